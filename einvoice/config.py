@@ -1,0 +1,40 @@
+"""One settings object for the whole service, read from ``EINVOICE_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from platformdirs import user_cache_dir, user_data_dir
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "dev-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field maps to ``EINVOICE_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="EINVOICE_", extra="ignore")
+
+    env: str = Field("development", description="development | test | production")
+    secret_key: str = DEFAULT_SECRET
+    data_dir: Path = Path(user_data_dir("einvoice"))
+    rules_dir: Path = Path(user_cache_dir("einvoice")) / "rules"
+    rules_config_dir: Path = PROJECT_ROOT / "xrechnung_rules"
+    # Hard limits that keep hostile input from exhausting memory or time.
+    max_document_bytes: int = 50 * 1024 * 1024
+    max_xml_depth: int = 256
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.env not in ("development", "test") and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("EINVOICE_SECRET_KEY must be set outside development")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings are read once per process; tests clear the cache after changing the environment."""
+    return Settings()
