@@ -1,0 +1,434 @@
+"""ISO Schematron -> XSLT 3.0, built for speed: one tree walk for all patterns.
+
+ISO semantics: every pattern visits every node; inside a pattern only the first rule (document
+order) whose context matches fires. The classic skeleton walks the tree once per pattern. Here
+every rule becomes a template of one mode, prioritised by (pattern order, rule order). A fired rule
+hands the node on with ``xsl:next-match`` and tells the following templates which pattern already
+fired, so lower rules of that pattern step aside while the next pattern's rules still get their
+turn; the lowest template walks on to attributes and child elements (``@*|*``, as the skeleton does).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from lxml import etree
+
+from einvoice.schematron.expand import (
+    SCH,
+    SCH_NS,
+    XSL,
+    XSL_NS,
+    ExpandedSchema,
+    SchematronCompileError,
+    expand_schema,
+)
+
+SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
+XS_NS = "http://www.w3.org/2001/XMLSchema"
+INTERNAL_NS = "urn:einvoice:schematron:compiled"
+INTERNAL = "schxc"  # prefix of our own functions, modes and parameters
+SVRL = f"{{{SVRL_NS}}}"
+FIRED = f"{INTERNAL}:fired"
+WALK_MODE = f"{INTERNAL}:walk"
+
+LocationStyle = Literal["skeleton", "skeleton-2", "skeleton-3", "xpath"]
+LOCATION_STYLES: tuple[str, ...] = ("skeleton", "skeleton-2", "skeleton-3", "xpath")
+SUPPORTED_BINDINGS = {None, "", "xslt", "xslt2", "xslt3", "xpath2", "xpath3", "xpath31"}
+
+# Location functions, one per style. "skeleton" is the ISO skeleton's default
+# (schematron-select-full-path: only elements have a path, an attribute yields its value, the
+# document node the path of its element); "skeleton-2"/"-3" are the skeleton's prefixed
+# modes (KoSIT builds XRechnung with -3); "xpath" is XPath 3.1 path().
+_LOCATION_FUNCTIONS: dict[str, str] = {
+    "skeleton": f"""
+  if ($n instance of element()) then
+    string-join(for $e in $n/ancestor-or-self::* return concat('/',
+      if (namespace-uri($e) = '') then name($e)
+      else concat('*:', local-name($e), '[namespace-uri()=''', namespace-uri($e), ''']'),
+      '[', 1 + count($e/preceding-sibling::*[local-name() = local-name($e)
+                                               and namespace-uri() = namespace-uri($e)]), ']'), '')
+  else if ($n instance of document-node()) then string-join($n/*/{INTERNAL}:location(.), '')
+  else if ($n instance of attribute() or $n instance of text()) then string($n)
+  else ''""",
+    "skeleton-2": """
+  concat(string-join(for $e in $n/ancestor-or-self::* return concat('/', name($e),
+      if ($e/preceding-sibling::*[name(.) = name($e)])
+      then concat('[', count($e/preceding-sibling::*[name(.) = name($e)]) + 1, ']') else ''), ''),
+    if ($n instance of element()) then '' else concat('/@', name($n)))""",
+    "skeleton-3": """
+  concat(string-join(for $e in $n/ancestor-or-self::* return concat('/', name($e),
+      if ($e/parent::*)
+      then concat('[', count($e/preceding-sibling::*[name(.) = name($e)]) + 1, ']') else ''), ''),
+    if ($n instance of element()) then '' else concat('/@', name($n)))""",
+    "xpath": "path($n)",
+}
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """What varies between compilations of one schema."""
+
+    phase: str | None = None
+    full_svrl: bool = False
+    location_style: str = "skeleton"
+
+
+def _x(name: str) -> str:
+    return XSL + name
+
+
+def _avt(text: str) -> str:
+    """A literal for an attribute value template (literal result element attributes are AVTs)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _normalize(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _children(el: etree._Element, *names: str) -> list[etree._Element]:
+    wanted = {SCH + n for n in names}
+    return [c for c in el if isinstance(c.tag, str) and c.tag in wanted]
+
+
+class _Compiler:
+    def __init__(self, expanded: ExpandedSchema, options: CompileOptions) -> None:
+        self.schema = expanded.root
+        self.options = options
+        if options.location_style not in LOCATION_STYLES:
+            raise SchematronCompileError(f"unknown location style {options.location_style!r}")
+        binding = self.schema.get("queryBinding")
+        if binding is not None and binding.lower() not in SUPPORTED_BINDINGS:
+            raise SchematronCompileError(f"unsupported queryBinding {binding!r} (need xslt2/xslt3)")
+        self.ns_decls = self._namespace_declarations(expanded.namespaces)
+        self.phase_id, self.phase = self._select_phase(options.phase)
+        self.patterns = self._active_patterns()
+        self.diagnostics = {
+            d.get("id"): d for d in self.schema.iter(SCH + "diagnostic") if d.get("id")
+        }
+        self.properties = {p.get("id"): p for p in self.schema.iter(SCH + "property") if p.get("id")}
+
+    # ----------------------------------------------------------------- set-up
+
+    def _namespace_declarations(self, found: dict[str, str]) -> dict[str, str]:
+        """sch:ns wins; other prefixes declared in the sources are kept when they do not clash."""
+        reserved = {"xsl": XSL_NS, "svrl": SVRL_NS, INTERNAL: INTERNAL_NS}
+        declared: dict[str, str] = {}
+        for ns in self.schema.iter(SCH + "ns"):
+            prefix, uri = ns.get("prefix", ""), ns.get("uri", "")
+            if not prefix:
+                raise SchematronCompileError("sch:ns without prefix")
+            if prefix in reserved and reserved[prefix] != uri:
+                raise SchematronCompileError(f"sch:ns prefix {prefix!r} is reserved for {reserved[prefix]}")
+            if declared.get(prefix, uri) != uri:
+                raise SchematronCompileError(f"sch:ns prefix {prefix!r} bound to two namespaces")
+            declared[prefix] = uri
+        result = dict(reserved)
+        result["xs"] = XS_NS
+        for prefix, uri in found.items():
+            if prefix not in reserved and uri != SCH_NS:
+                result.setdefault(prefix, uri)
+        result.update(declared)
+        return result
+
+    def _select_phase(self, phase: str | None) -> tuple[str, etree._Element | None]:
+        wanted = phase or self.schema.get("defaultPhase") or "#ALL"
+        if wanted == "#DEFAULT":
+            wanted = self.schema.get("defaultPhase") or "#ALL"
+        if wanted == "#ALL":
+            return wanted, None
+        for el in _children(self.schema, "phase"):
+            if el.get("id") == wanted:
+                return wanted, el
+        known = [p.get("id") for p in _children(self.schema, "phase")]
+        raise SchematronCompileError(f"unknown phase {wanted!r}; the schema has {known}")
+
+    def _active_patterns(self) -> list[etree._Element]:
+        patterns = _children(self.schema, "pattern")
+        for pattern in patterns:
+            if pattern.get("documents"):
+                raise SchematronCompileError("pattern/@documents (validating other documents) is unsupported")
+        if self.phase is None:
+            return patterns
+        active = [a.get("pattern") for a in _children(self.phase, "active")]
+        known = {p.get("id") for p in patterns}
+        missing = [a for a in active if a not in known]
+        if missing:
+            raise SchematronCompileError(f"phase {self.phase_id!r} activates unknown patterns {missing}")
+        return [p for p in patterns if p.get("id") in active]
+
+    # --------------------------------------------------------------- building
+
+    def build(self) -> etree._Element:
+        sheet = etree.Element(
+            _x("stylesheet"),
+            nsmap=self.ns_decls,  # type: ignore[arg-type]
+            attrib={"version": "3.0", "exclude-result-prefixes": "#all"},
+        )
+        foreign = [c for c in self.schema if isinstance(c.tag, str) and c.tag.startswith(XSL)]
+        # xsl:import must come first in a stylesheet.
+        foreign.sort(key=lambda el: 0 if el.tag == _x("import") else 1)
+        for el in foreign:
+            sheet.append(_copy_in_scope(el))
+        etree.SubElement(sheet, _x("output"), method="xml", indent="no", encoding="UTF-8")
+        etree.SubElement(sheet, _x("mode"), attrib={"on-no-match": "fail"})
+        self._global_lets(sheet)
+        self._location_function(sheet)
+        self._entry_template(sheet)
+        if self.options.full_svrl:
+            for index, pattern in enumerate(self.patterns, start=1):
+                self._pattern_mode(sheet, index, pattern)
+        else:
+            self._single_walk(sheet)
+        return sheet
+
+    def _global_lets(self, sheet: etree._Element) -> None:
+        lets = list(_children(self.schema, "let"))
+        if self.phase is not None:
+            lets += _children(self.phase, "let")
+        for pattern in self.patterns:
+            lets += _children(pattern, "let")
+        seen: dict[str, str] = {}
+        for let in lets:
+            name = let.get("name", "")
+            if name in seen:
+                raise SchematronCompileError(f"global let ${name} is declared twice")
+            seen[name] = let.get("value", "")
+            sheet.append(self._variable(let))
+
+    def _variable(self, let: etree._Element) -> etree._Element:
+        name = let.get("name")
+        if not name:
+            raise SchematronCompileError("let without name")
+        var = etree.Element(_x("variable"), name=name)
+        if let.get("as"):
+            var.set("as", let.get("as", ""))
+        if let.get("value") is not None:
+            var.set("select", let.get("value", ""))
+        else:
+            var.text = let.text
+            for child in let:
+                var.append(_copy_in_scope(child))
+        return var
+
+    def _location_function(self, sheet: etree._Element) -> None:
+        fn = etree.SubElement(sheet, _x("function"), name=f"{INTERNAL}:location", attrib={"as": "xs:string"})
+        etree.SubElement(fn, _x("param"), name="n", attrib={"as": "node()"})
+        etree.SubElement(fn, _x("sequence"), select=_LOCATION_FUNCTIONS[self.options.location_style])
+
+    def _entry_template(self, sheet: etree._Element) -> None:
+        template = etree.SubElement(sheet, _x("template"), match="document-node()")
+        output = etree.SubElement(template, SVRL + "schematron-output")
+        title = next(iter(_children(self.schema, "title")), None)
+        if title is not None:
+            output.set("title", _avt(_normalize("".join(title.itertext()))))
+        if self.schema.get("schemaVersion") is not None:
+            output.set("schemaVersion", _avt(self.schema.get("schemaVersion", "")))
+        if self.phase is not None:
+            output.set("phase", _avt(self.phase_id))
+        for ns in self.schema.iter(SCH + "ns"):
+            etree.SubElement(
+                output,
+                SVRL + "ns-prefix-in-attribute-values",
+                prefix=_avt(ns.get("prefix", "")),
+                uri=_avt(ns.get("uri", "")),
+            )
+        if self.options.full_svrl:
+            for index, pattern in enumerate(self.patterns, start=1):
+                active = etree.SubElement(output, SVRL + "active-pattern", document="{document-uri(/)}")
+                for attr in ("id", "role"):
+                    if pattern.get(attr):
+                        active.set(attr, _avt(pattern.get(attr, "")))
+                name = next(iter(_children(pattern, "title")), None)
+                active.set("name", _avt(_normalize("".join(name.itertext())) if name is not None
+                                        else pattern.get("id", "")))
+                etree.SubElement(output, _x("apply-templates"), select=".", mode=f"{INTERNAL}:p{index}")
+        else:
+            etree.SubElement(output, _x("apply-templates"), select=".", mode=WALK_MODE)
+
+    def _walk_fallback(self, sheet: etree._Element, mode: str) -> None:
+        """Lowest template of a mode: go on to attributes and child elements, like the skeleton."""
+        template = etree.SubElement(
+            sheet, _x("template"), match="document-node()|*|@*", mode=mode, priority="0"
+        )
+        etree.SubElement(template, _x("apply-templates"), select="@*|*", mode=mode)
+
+    def _single_walk(self, sheet: etree._Element) -> None:
+        rules = [(i, rule) for i, pattern in enumerate(self.patterns, start=1)
+                 for rule in _children(pattern, "rule")]
+        priority = len(rules)
+        for pattern_index, rule in rules:
+            self._check_rule(rule)
+            template = etree.SubElement(
+                sheet, _x("template"), match=rule.get("context", ""), mode=WALK_MODE, priority=str(priority)
+            )
+            priority -= 1
+            etree.SubElement(template, _x("param"), name=FIRED, attrib={"as": "xs:integer", "select": "0"})
+            choose = etree.SubElement(template, _x("choose"))
+            # Another rule of this pattern already fired for this node: step aside.
+            skip = etree.SubElement(choose, _x("when"), test=f"${FIRED} eq {pattern_index}")
+            _next_match(skip, pattern_index)
+            body = etree.SubElement(choose, _x("otherwise"))
+            self._rule_body(body, rule)
+            _next_match(body, pattern_index)
+        self._walk_fallback(sheet, WALK_MODE)
+
+    def _pattern_mode(self, sheet: etree._Element, index: int, pattern: etree._Element) -> None:
+        """The skeleton's way: one walk per pattern, which lets fired-rule sit under its pattern."""
+        mode = f"{INTERNAL}:p{index}"
+        rules = _children(pattern, "rule")
+        for offset, rule in enumerate(rules):
+            self._check_rule(rule)
+            template = etree.SubElement(
+                sheet, _x("template"), match=rule.get("context", ""), mode=mode,
+                priority=str(len(rules) - offset),
+            )
+            fired = etree.SubElement(template, SVRL + "fired-rule", context=_avt(rule.get("context", "")))
+            for attr in ("id", "role", "flag"):
+                if rule.get(attr):
+                    fired.set(attr, _avt(rule.get(attr, "")))
+            self._rule_body(template, rule)
+            etree.SubElement(template, _x("apply-templates"), select="@*|*", mode=mode)
+        self._walk_fallback(sheet, mode)
+
+    @staticmethod
+    def _check_rule(rule: etree._Element) -> None:
+        if not rule.get("context"):
+            raise SchematronCompileError(f"rule without context (id={rule.get('id')!r})")
+
+    def _rule_body(self, parent: etree._Element, rule: etree._Element) -> None:
+        """Lets and assertions in document order, so each let is in scope for what follows it."""
+        for child in rule:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag == SCH + "let":
+                parent.append(self._variable(child))
+            elif child.tag in (SCH + "assert", SCH + "report"):
+                self._assertion(parent, rule, child)
+
+    def _assertion(self, parent: etree._Element, rule: etree._Element, el: etree._Element) -> None:
+        test = el.get("test")
+        if test is None:
+            raise SchematronCompileError(f"{etree.QName(el).localname} without test (id={el.get('id')!r})")
+        is_assert = el.tag == SCH + "assert"
+        guard = etree.SubElement(parent, _x("if"), test=f"not(({test}))" if is_assert else test)
+        result = etree.SubElement(guard, SVRL + ("failed-assert" if is_assert else "successful-report"))
+        result.set("test", _avt(_normalize(test)))
+        for attr in ("id", "flag", "role", "see", "icon", "fpi"):
+            if el.get(attr) is not None:
+                result.set(attr, _avt(el.get(attr, "")))
+        subject = el.get("subject") or rule.get("subject")
+        target = f"({subject})[1]" if subject else "."
+        result.set("location", f"{{{INTERNAL}:location({target})}}")
+        for diagnostic_id in (el.get("diagnostics") or "").split():
+            diagnostic = self.diagnostics.get(diagnostic_id)
+            if diagnostic is None:
+                raise SchematronCompileError(f"unknown diagnostic {diagnostic_id!r}")
+            ref = etree.SubElement(result, SVRL + "diagnostic-reference", diagnostic=_avt(diagnostic_id))
+            self._text(etree.SubElement(ref, SVRL + "text"), diagnostic)
+        for property_id in (el.get("properties") or "").split():
+            prop = self.properties.get(property_id)
+            if prop is None:
+                raise SchematronCompileError(f"unknown property {property_id!r}")
+            ref = etree.SubElement(result, SVRL + "property-reference", property=_avt(property_id))
+            for attr in ("role", "scheme"):
+                if prop.get(attr):
+                    ref.set(attr, _avt(prop.get(attr, "")))
+            self._text(etree.SubElement(ref, SVRL + "text"), prop)
+        self._text(etree.SubElement(result, SVRL + "text"), el)
+
+    def _text(self, target: etree._Element, source: etree._Element) -> None:
+        """Message content: text kept, name/value-of evaluated, emph/dir/span and the rest flattened."""
+        _add_text(target, source.text)
+        for child in source:
+            if isinstance(child.tag, str):
+                if child.tag == SCH + "name":
+                    path = child.get("path")
+                    etree.SubElement(target, _x("value-of"), select=f"name({path})" if path else "name(.)")
+                elif child.tag == SCH + "value-of":
+                    etree.SubElement(target, _x("value-of"), select=child.get("select", "''"))
+                else:
+                    self._text(target, child)
+            _add_text(target, child.tail)
+
+
+def _add_text(target: etree._Element, text: str | None) -> None:
+    if text:
+        etree.SubElement(target, _x("text")).text = text
+
+
+def _next_match(parent: etree._Element, pattern_index: int) -> None:
+    call = etree.SubElement(parent, _x("next-match"))
+    etree.SubElement(call, _x("with-param"), name=FIRED, select=str(pattern_index))
+
+
+def _copy_in_scope(el: etree._Element) -> etree._Element:
+    """Deep copy that keeps every namespace in scope at ``el`` (XPath inside may use any of them)."""
+    nsmap = {k: v for k, v in el.nsmap.items() if v != SCH_NS or k is not None}
+    new = etree.Element(el.tag, attrib=dict(el.attrib), nsmap=nsmap)  # type: ignore[arg-type]
+    new.text = el.text
+    for child in el:
+        copied = _copy_subtree(child)
+        new.append(copied)
+    return new
+
+
+def _copy_subtree(el: etree._Element) -> etree._Element:
+    import copy
+
+    copied = copy.deepcopy(el)
+    copied.tail = el.tail
+    return copied
+
+
+def compile_expanded(expanded: ExpandedSchema, options: CompileOptions | None = None) -> str:
+    """Compile an already expanded schema (lets the cache hash the sources first)."""
+    sheet = _Compiler(expanded, options or CompileOptions()).build()
+    _strip_internal_whitespace(sheet.iter())
+    return etree.tostring(sheet, encoding="unicode", pretty_print=False)
+
+
+def _strip_internal_whitespace(elements: Iterable[etree._Element]) -> None:
+    """Nothing to do today; kept as the one place to post-process the generated tree."""
+    for _ in elements:
+        break
+
+
+def compile_schematron(
+    sch: Path,
+    *,
+    phase: str | None = None,
+    full_svrl: bool = False,
+    location_style: str = "skeleton",
+) -> str:
+    """Return an XSLT 3.0 stylesheet that validates documents against ``sch`` and emits SVRL."""
+    expanded = expand_schema(Path(sch))
+    return compile_expanded(
+        expanded, CompileOptions(phase=phase, full_svrl=full_svrl, location_style=location_style)
+    )
+
+
+def compile_file(
+    sch: Path,
+    out: Path,
+    *,
+    phase: str | None = None,
+    full_svrl: bool = False,
+    location_style: str = "skeleton",
+) -> Path:
+    """Compile ``sch`` and write the stylesheet to ``out`` (parent folders are created)."""
+    text = compile_schematron(sch, phase=phase, full_svrl=full_svrl, location_style=location_style)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + text, encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+_WHITESPACE = re.compile(r"\s+")
