@@ -135,7 +135,7 @@ def scan_prolog(data: bytes) -> Prolog:
             found = reader.consume_until("-->")
         elif head.upper() == "<!DOCTYPE":
             reader.ensure(200)
-            return Prolog("doctype", reader.text[:reader.text.find(">") + 1 or 200])
+            return Prolog("doctype", _doctype_snippet(reader.text[:200]))
         elif head.startswith("<") and len(head) > 1 and (head[1].isalpha() or head[1] in "_:"):
             return Prolog("root")
         else:
@@ -143,6 +143,15 @@ def scan_prolog(data: bytes) -> Prolog:
             return Prolog("other", reader.text[:40])
         if not found:
             return Prolog("end")
+
+
+def _doctype_snippet(head: str) -> str:
+    """The DOCTYPE declaration, internal subset included, as far as the first 200 characters go."""
+    subset, close = head.find("["), head.find(">")
+    if 0 <= subset < close:
+        end = head.find("]", subset)
+        close = head.find(">", end) if end >= 0 else -1
+    return head[:close + 1] if close >= 0 else head
 
 
 def find_doctype(data: bytes) -> str | None:
@@ -158,7 +167,11 @@ def declared_encoding(data: bytes) -> str | None:
 
 
 def _make_parser() -> etree.XMLParser:
-    """A fresh parser per call: lxml parsers must not be shared between threads."""
+    """A fresh parser per call: lxml parsers must not be shared between threads.
+
+    Do not add ``collect_ids=False``: with lxml 6 / libxml2 2.14 it makes libxml2 load the external
+    DTD subset from disk despite ``load_dtd=False`` (test_hardening guards this).
+    """
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -168,7 +181,6 @@ def _make_parser() -> etree.XMLParser:
         remove_blank_text=False,
         remove_comments=False,
         remove_pis=False,
-        collect_ids=False,
     )
 
 

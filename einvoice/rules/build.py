@@ -46,7 +46,7 @@ def schematron_compiler() -> CompileFn | None:
         if missing or "compile_file" in str(exc):
             return None
         raise
-    return compile_file  # type: ignore[no-any-return]
+    return compile_file
 
 
 def package_dir(package: str) -> Path:
@@ -149,8 +149,10 @@ def build_pack(
         files["sch"] = spec.main
         if compiled:
             files["xslt"] = f"{COMPILED_DIR}/{PurePosixPath(spec.main).stem}.xsl"
-    if spec.kind in ("xslt", "xsd+xslt"):
-        files["xslt"] = spec.xslt or spec.main
+    if spec.xslt:
+        files["xslt"] = spec.xslt
+    elif spec.kind in ("xslt", "xsd+xslt"):
+        files["xslt"] = spec.main
     if spec.official:
         files["official"] = spec.official
     for doc, rel in spec.xsd.items():

@@ -22,6 +22,7 @@ import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from einvoice.rules.build import CompileFn, build_pack, copy_into, package_version
@@ -113,10 +114,7 @@ def safe_extract_zip(
                 raise RulePackError(f"symbolic link in zip archive: {info.filename!r}")
             if info.flag_bits & 0x1:
                 raise RulePackError(f"encrypted member in zip archive: {info.filename!r}")
-            if (
-                info.file_size > 1024 * 1024
-                and info.file_size > max_ratio * max(info.compress_size, 1)
-            ):
+            if info.file_size > 1024 * 1024 and info.file_size > max_ratio * max(info.compress_size, 1):
                 raise RulePackError(f"suspicious compression ratio in zip archive: {info.filename!r}")
             if select is None or select(info.filename):
                 targets.append((info, target))
@@ -263,9 +261,10 @@ def fetch_sources(
             log.warning("unpinned download %s has sha256 %s", url, actual)
         extracted = work / f"download-{index}"
         wanted = [p for spec in users for p in spec.archive_paths]
-        safe_extract_zip(archive, extracted, select=lambda name, wanted=wanted: _wanted(name, wanted))
+        safe_extract_zip(archive, extracted, select=partial(_wanted, archive_paths=wanted))
         for spec in users:
-            for archive_path, local_path in zip(spec.archive_paths, spec.local_paths, strict=True):
+            # Extra local paths (beyond archive_paths) come from the archives of required packs.
+            for archive_path, local_path in zip(spec.archive_paths, spec.local_paths, strict=False):
                 target = root / PurePosixPath(local_path)
                 if not target.exists():
                     copy_into(_archive_member(extracted, archive_path), target)
@@ -286,6 +285,7 @@ def _write_packs_json(rules_dir: Path, records: dict[str, dict[str, object]]) ->
     fd, tmp = tempfile.mkstemp(dir=rules_dir, prefix=".packs-", suffix=".json")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(payload + "\n")
+    os.chmod(tmp, 0o644)  # validation workers may run as another user
     os.replace(tmp, rules_dir / PACKS_JSON)
 
 
@@ -351,9 +351,11 @@ def install(
             result = build_pack(spec, root, out, check_xslt=check_xslt, compiler=compiler)
             excluded = (*result.generated, COMPILED_DIR)
             sha = content_hash(out, exclude=excluded)
-            origin = label(spec) if result.origin == "source" else (
-                f"python package {package_version(spec.package)}"
-            )
+            if result.origin == "source":
+                origin = label(spec)
+            else:
+                origin = f"python package {package_version(spec.package)}"
+
             pack = InstalledPack(
                 name=spec.name,
                 kind=spec.kind,

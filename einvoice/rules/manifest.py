@@ -155,6 +155,19 @@ def _safe_relative(p: str) -> bool:
     return bool(p) and not pure.is_absolute() and ".." not in pure.parts and "\\" not in p
 
 
+def _archive_problems(manifest: Manifest, spec: PackSpec) -> list[str]:
+    """archive_paths pair with the first local_paths; the rest must come from required packs."""
+    if len(spec.archive_paths) > len(spec.local_paths):
+        return [f"[packs.{spec.name}]: more archive_paths than local_paths"]
+    provided = {p for dep in spec.requires if dep in manifest.packs for p in manifest.packs[dep].local_paths}
+    rest = spec.local_paths[len(spec.archive_paths) :]
+    return [
+        f"[packs.{spec.name}]: local path {p!r} has no archive path and no required pack provides it"
+        for p in rest
+        if p not in provided
+    ]
+
+
 def check_manifest(manifest: Manifest) -> list[str]:
     """Every inconsistency in the manifest, as readable lines (empty when fine)."""
     problems: list[str] = []
@@ -182,8 +195,8 @@ def check_manifest(manifest: Manifest) -> list[str]:
         else:
             if len(spec.local_paths) != len(spec.pack_paths) or not spec.local_paths:
                 problems.append(f"{where}: local_paths and pack_paths must be non-empty and equally long")
-            if spec.url and len(spec.archive_paths) != len(spec.local_paths):
-                problems.append(f"{where}: archive_paths and local_paths must be equally long")
+            if spec.url:
+                problems.extend(_archive_problems(manifest, spec))
         if spec.package and spec.package_paths and len(spec.package_paths) != len(spec.pack_paths):
             problems.append(f"{where}: package_paths and pack_paths must be equally long")
         all_paths = (

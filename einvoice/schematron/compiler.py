@@ -10,8 +10,7 @@ turn; the lowest template walks on to attributes and child elements (``@*|*``, a
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -76,6 +75,7 @@ class CompileOptions:
     phase: str | None = None
     full_svrl: bool = False
     location_style: str = "skeleton"
+    strategy: str = "dispatch"
 
 
 def _x(name: str) -> str:
@@ -183,8 +183,10 @@ class _Compiler:
         if self.options.full_svrl:
             for index, pattern in enumerate(self.patterns, start=1):
                 self._pattern_mode(sheet, index, pattern)
-        else:
+        elif self.options.strategy == "next-match":
             self._single_walk(sheet)
+        else:
+            self._dispatch_walk(sheet)
         return sheet
 
     def _global_lets(self, sheet: etree._Element) -> None:
@@ -226,7 +228,7 @@ class _Compiler:
         output = etree.SubElement(template, SVRL + "schematron-output")
         title = next(iter(_children(self.schema, "title")), None)
         if title is not None:
-            output.set("title", _avt(_normalize("".join(title.itertext()))))
+            output.set("title", _avt("".join(title.itertext())))
         if self.schema.get("schemaVersion") is not None:
             output.set("schemaVersion", _avt(self.schema.get("schemaVersion", "")))
         if self.phase is not None:
@@ -277,6 +279,30 @@ class _Compiler:
             self._rule_body(body, rule)
             _next_match(body, pattern_index)
         self._walk_fallback(sheet, WALK_MODE)
+
+    def _dispatch_walk(self, sheet: etree._Element) -> None:
+        """One walk; at each node every pattern's mode picks its first matching rule."""
+        template = etree.SubElement(
+            sheet, _x("template"), match="document-node()|*|@*", mode=WALK_MODE, priority="0"
+        )
+        for index, pattern in enumerate(self.patterns, start=1):
+            rules = _children(pattern, "rule")
+            if not rules:
+                continue
+            mode = f"{INTERNAL}:p{index}"
+            # An explicit empty fallback: on-no-match="deep-skip" still descends from document nodes.
+            etree.SubElement(
+                sheet, _x("template"), match="document-node()|*|@*", mode=mode, priority="0"
+            )
+            etree.SubElement(template, _x("apply-templates"), select=".", mode=mode)
+            for offset, rule in enumerate(rules):
+                self._check_rule(rule)
+                rule_template = etree.SubElement(
+                    sheet, _x("template"), match=rule.get("context", ""), mode=mode,
+                    priority=str(len(rules) - offset),
+                )
+                self._rule_body(rule_template, rule)
+        etree.SubElement(template, _x("apply-templates"), select="@*|*", mode=WALK_MODE)
 
     def _pattern_mode(self, sheet: etree._Element, index: int, pattern: etree._Element) -> None:
         """The skeleton's way: one walk per pattern, which lets fired-rule sit under its pattern."""
@@ -369,34 +395,19 @@ def _next_match(parent: etree._Element, pattern_index: int) -> None:
 
 def _copy_in_scope(el: etree._Element) -> etree._Element:
     """Deep copy that keeps every namespace in scope at ``el`` (XPath inside may use any of them)."""
-    nsmap = {k: v for k, v in el.nsmap.items() if v != SCH_NS or k is not None}
-    new = etree.Element(el.tag, attrib=dict(el.attrib), nsmap=nsmap)  # type: ignore[arg-type]
+    new = etree.Element(el.tag, attrib=dict(el.attrib), nsmap=el.nsmap)  # type: ignore[arg-type]
     new.text = el.text
     for child in el:
-        copied = _copy_subtree(child)
+        copied = copy.deepcopy(child)
+        copied.tail = child.tail
         new.append(copied)
     return new
-
-
-def _copy_subtree(el: etree._Element) -> etree._Element:
-    import copy
-
-    copied = copy.deepcopy(el)
-    copied.tail = el.tail
-    return copied
 
 
 def compile_expanded(expanded: ExpandedSchema, options: CompileOptions | None = None) -> str:
     """Compile an already expanded schema (lets the cache hash the sources first)."""
     sheet = _Compiler(expanded, options or CompileOptions()).build()
-    _strip_internal_whitespace(sheet.iter())
-    return etree.tostring(sheet, encoding="unicode", pretty_print=False)
-
-
-def _strip_internal_whitespace(elements: Iterable[etree._Element]) -> None:
-    """Nothing to do today; kept as the one place to post-process the generated tree."""
-    for _ in elements:
-        break
+    return etree.tostring(sheet, encoding="unicode", pretty_print=True)
 
 
 def compile_schematron(
@@ -429,6 +440,3 @@ def compile_file(
     tmp.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + text, encoding="utf-8")
     tmp.replace(out)
     return out
-
-
-_WHITESPACE = re.compile(r"\s+")

@@ -17,7 +17,7 @@ from lxml import etree
 
 from einvoice import saxon
 from einvoice.config import Settings, get_settings
-from einvoice.formats.detect import InvoiceDocument, load_document
+from einvoice.formats.detect import InvoiceDocument, guideline_hint, load_document
 from einvoice.formats.xml import InputError
 from einvoice.rules.store import RulePackError, RuleStore
 from einvoice.schematron.runner import SchematronError, SchematronRunner
@@ -200,7 +200,7 @@ def _no_scenario_message(doc: InvoiceDocument) -> str:
     return (
         f"The document ({root.localname} in namespace '{root.namespace or ''}'{spec}) matches no "
         "accepted invoice type. Accepted are XRechnung 3.0 (UBL or CII), Peppol BIS Billing 3.0 and "
-        "ZUGFeRD/Factur-X EN 16931, EXTENDED or XRECHNUNG."
+        "ZUGFeRD/Factur-X EN 16931, EXTENDED or XRECHNUNG." + guideline_hint(doc.specification_id)
     )
 
 

@@ -12,7 +12,7 @@ from einvoice.validation.model import Level
 from einvoice.validation.scenarios import ScenarioSet
 
 XSD = """<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:t" elementFormDefault="qualified">
-  <xs:element name="a"><xs:complexType><xs:sequence><xs:element name="b" type="xs:string"/></xs:sequence>
+  <xs:element name="a"><xs:complexType><xs:sequence><xs:element name="b" type="xs:string"/></xs:sequence><xs:attribute name="kind"/>
   </xs:complexType></xs:element></xs:schema>"""
 
 FAILING_XSLT = """<xsl:stylesheet version="3.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">

@@ -1,0 +1,399 @@
+#!/usr/bin/env python
+"""Validation throughput: our engine versus an eu-einvoice-style pipeline, on the KoSIT test suite.
+
+Run:  python benchmarks/bench_validation.py [--rules-dir DIR] [--quick] [--json FILE] [--install]
+
+Measures (all after a warm-up pass, stylesheets compiled once per process):
+  (a) baseline pipeline with the official XSLTs (CEN's compiled XSLT + Mustang's XRechnung 3.0),
+  (b) baseline pipeline with our compiled XSLTs,
+  (c) our Validator (XSD + CEN + XRechnung, one Saxon tree per document), one process,
+  (d) ours through ``validate_many(..., jobs=2)`` (worker start-up reported separately),
+then the time per invoice for generated UBL invoices of 10 … 5,000 lines, a per-step profile,
+and a timing-free check that ours and the baselines reach the same verdicts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+
+CORPUS_GLOB = "xrechnung-testsuite/src/test/**/*.xml"
+STEP_NAMES = {"cen-ubl": "CEN", "cen-cii": "CEN", "xrechnung-ubl": "XRechnung", "xrechnung-cii": "XRechnung"}
+
+
+# ------------------------------------------------------------------ small helpers
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile; good enough for a few hundred samples."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def machine_facts() -> dict[str, Any]:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+
+    def pkg(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "?"
+
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": usable,
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "saxonche": pkg("saxonche"),
+        "lxml": pkg("lxml"),
+    }
+
+
+def standards_dir(explicit: str | None) -> Path:
+    if explicit:
+        return Path(explicit).resolve()
+    return Path(os.environ.get("EINVOICE_STANDARDS_DIR", ROOT.parent / "shared" / "standards")).resolve()
+
+
+def serial_run(validate: Callable[[bytes, str], Any], docs: list[tuple[str, bytes]],
+               rounds: int) -> dict[str, Any]:
+    """Validate every document ``rounds`` times; per-document latency and per-round throughput."""
+    latencies: list[float] = []
+    round_seconds: list[float] = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for name, data in docs:
+            t0 = time.perf_counter()
+            validate(data, name)
+            latencies.append((time.perf_counter() - t0) * 1000)
+        round_seconds.append(time.perf_counter() - started)
+    per_second = len(docs) / statistics.median(round_seconds)
+    return {
+        "documents": len(docs),
+        "rounds": rounds,
+        "invoices_per_s": per_second,
+        "invoices_per_s_per_core": per_second,
+        "ms_median": statistics.median(latencies),
+        "ms_p95": percentile(latencies, 95),
+        "ms_mean": statistics.fmean(latencies),
+    }
+
+
+def pool_run(paths: list[Path], rounds: int, jobs: int) -> dict[str, Any]:
+    """``validate_many`` over one warm-up pass + ``rounds`` passes of the corpus.
+
+    Outcomes arrive in input order, so the time at which the last warm-up outcome arrives splits
+    cold start (spawning workers, compiling every stylesheet in each) from warm throughput.
+    """
+    from einvoice.validation.batch import validate_many
+
+    warm = list(paths)
+    measured = list(paths) * rounds
+    started = time.perf_counter()
+    first = boundary = None
+    accepted = 0
+    for index, outcome in enumerate(validate_many(warm + measured, fmt="json", jobs=jobs)):
+        now = time.perf_counter()
+        if index == 0:
+            first = now
+        if index == len(warm) - 1:
+            boundary = now
+        accepted += outcome.result.accepted
+    ended = time.perf_counter()
+    assert first is not None and boundary is not None
+    warm_rate = len(measured) / (ended - boundary)
+    return {
+        "jobs": jobs,
+        "documents": len(warm) + len(measured),
+        "first_result_s": first - started,
+        "cold_total_s": ended - started,
+        "cold_invoices_per_s": (len(warm) + len(measured)) / (ended - started),
+        "warm_invoices_per_s": warm_rate,
+        "warm_invoices_per_s_per_core": warm_rate / jobs,
+        "warm_ms_per_invoice_wall": 1000 / warm_rate,
+    }
+
+
+# ------------------------------------------------------------------ profile
+
+def profile_ours(validator: Any, docs: list[tuple[str, bytes]]) -> dict[str, float]:
+    """Mean ms per document and step: lxml load, Saxon tree, scenario match, XSD, each Schematron."""
+    from einvoice import saxon
+    from einvoice.formats.detect import load_document
+    from einvoice.validation.model import StepKind
+
+    totals: dict[str, float] = {}
+
+    def add(key: str, ms: float) -> None:
+        totals[key] = totals.get(key, 0.0) + ms
+
+    for name, data in docs:
+        t0 = time.perf_counter()
+        doc = load_document(data, name)
+        t1 = time.perf_counter()
+        node = saxon.parse_text(doc.text)
+        t2 = time.perf_counter()
+        validator.scenarios.match(node)
+        t3 = time.perf_counter()
+        add("load+detect (lxml)", (t1 - t0) * 1000)
+        add("Saxon tree", (t2 - t1) * 1000)
+        add("scenario match", (t3 - t2) * 1000)
+        t4 = time.perf_counter()
+        result = validator.validate_bytes(data, name)
+        total = (time.perf_counter() - t4) * 1000
+        add("= total validate_bytes", total)
+        accounted = 0.0
+        for step in result.steps:
+            if step.kind == StepKind.XSD:
+                add("XSD", step.duration_ms)
+                accounted += step.duration_ms
+            elif step.kind == StepKind.SCHEMATRON:
+                add(f"Schematron {STEP_NAMES.get(step.id, step.id)}", step.duration_ms)
+                accounted += step.duration_ms
+            elif step.kind == StepKind.WELLFORMED:
+                accounted += step.duration_ms
+        add("rest (tree, match, result)", total - accounted - (t1 - t0) * 1000)
+    return {key: value / len(docs) for key, value in totals.items()}
+
+
+def profile_baseline(baseline: Any, docs: list[tuple[str, bytes]]) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for name, data in docs:
+        t0 = time.perf_counter()
+        result = baseline.validate_bytes(data, name)
+        totals["= total"] = totals.get("= total", 0.0) + (time.perf_counter() - t0) * 1000
+        for key, ms in result.timings.items():
+            step, _, sub = key.partition(":")
+            label = {"parse": "parse (lxml)", "write-temp": "write temp file",
+                     "xsd": "XSD (re-parse file + validate)"}.get(step)
+            if label is None:
+                label = f"Schematron {STEP_NAMES.get(step, step)}" + (" SVRL parse" if sub else
+                                                                     " (Saxon parse file + run)")
+            totals[label] = totals.get(label, 0.0) + ms
+    return {key: value / len(docs) for key, value in totals.items()}
+
+
+# ------------------------------------------------------------------ verdicts
+
+def compare_verdicts(docs: list[tuple[str, bytes]], ours: Any, baselines: dict[str, Any],
+                     root: Path) -> list[dict[str, Any]]:
+    disagreements = []
+    for name, data in docs:
+        mine = ours.validate_bytes(data, name)
+        mine_rules = sorted({f.rule for f in mine.findings if f.level.rejects})
+        for label, baseline in baselines.items():
+            other = baseline.validate_bytes(data, name)
+            if other.accepted != mine.accepted:
+                disagreements.append({
+                    "file": str(Path(name).relative_to(root)) if Path(name).is_relative_to(root) else name,
+                    "baseline": label,
+                    "ours_accepted": mine.accepted, "ours_errors": mine_rules,
+                    "baseline_accepted": other.accepted, "baseline_errors": sorted(other.error_rules),
+                    "baseline_error": other.error,
+                })
+    return disagreements
+
+
+# ------------------------------------------------------------------ output
+
+def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    print(f"\n{title}")
+    print("  " + "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths,
+                                                                                               strict=True))))
+    print("  " + "  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  " + "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                               for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+
+
+def fmt(value: float, digits: int = 1) -> str:
+    return f"{value:,.{digits}f}"
+
+
+# ------------------------------------------------------------------ main
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rules-dir", help="installed rule packs (default: EINVOICE_RULES_DIR or settings)")
+    parser.add_argument("--standards", help="standards folder (default: EINVOICE_STANDARDS_DIR or ../shared/standards)")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and sizes (about a minute)")
+    parser.add_argument("--rounds", type=int, help="timed passes over the corpus (default 5, quick 2)")
+    parser.add_argument("--json", dest="json_file", help="write all figures to this JSON file")
+    parser.add_argument("--install", action="store_true", help="install the rule packs first if missing")
+    args = parser.parse_args(argv)
+
+    if args.rules_dir:
+        os.environ["EINVOICE_RULES_DIR"] = str(Path(args.rules_dir).resolve())  # workers inherit it
+    from einvoice.config import get_settings
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    rules_dir = settings.rules_dir
+    standards = standards_dir(args.standards)
+    if not (rules_dir / "packs.json").exists():
+        if not args.install:
+            print(f"no rule packs in {rules_dir}; run with --install or: einvoice rules install --from {standards}")
+            return 2
+        from einvoice.rules.install import install
+
+        print(f"installing rule packs from {standards} into {rules_dir} …")
+        install(standards, rules_dir)
+
+    from baseline import BaselineRules, BaselineValidator, CustomLevels
+
+    from einvoice import samples
+    from einvoice.validation.engine import Validator
+
+    rounds = args.rounds or (2 if args.quick else 5)
+    paths = sorted(standards.glob(CORPUS_GLOB))
+    if not paths:
+        print(f"no test-suite files under {standards / CORPUS_GLOB}")
+        return 2
+    docs = [(str(p), p.read_bytes()) for p in paths]
+    figures: dict[str, Any] = {"machine": machine_facts(), "rules_dir": str(rules_dir),
+                               "corpus": {"files": len(docs), "bytes": sum(len(d) for _, d in docs)},
+                               "rounds": rounds, "quick": args.quick}
+    m = figures["machine"]
+    print(f"machine: {m['cpu_count']} CPUs ({m['usable_cpus']} usable), {m['cpu_model']}")
+    print(f"python {m['python']}, saxonche {m['saxonche']}, lxml {m['lxml']}, {m['platform']}")
+    print(f"corpus: {len(docs)} KoSIT test-suite files ({figures['corpus']['bytes'] / 1024:.0f} KiB), "
+          f"{rounds} timed rounds after one warm-up pass")
+
+    custom_levels = CustomLevels(settings.rules_config_dir / "scenarios.toml")
+    contenders: dict[str, Any] = {}
+    started = time.perf_counter()
+    contenders["(a) baseline, official XSLT"] = BaselineValidator(BaselineRules.official(rules_dir), custom_levels)
+    contenders["(b) baseline, our XSLT"] = BaselineValidator(BaselineRules.ours(rules_dir), custom_levels)
+    ours = Validator.from_settings(settings)
+    contenders["(c) ours, 1 process"] = ours
+    for contender in contenders.values():
+        contender.warm_up()
+    figures["compile_s"] = time.perf_counter() - started
+    print(f"compiling all stylesheets and schemas: {figures['compile_s']:.1f} s")
+
+    # warm-up pass, which also yields the verdicts for the sanity check
+    for contender in contenders.values():
+        for name, data in docs:
+            contender.validate_bytes(data, name)
+
+    serial: dict[str, dict[str, Any]] = {}
+    for label, contender in contenders.items():
+        serial[label] = serial_run(contender.validate_bytes, docs, rounds)
+        print(f"  {label}: {serial[label]['invoices_per_s']:.1f} invoices/s")
+    figures["serial"] = serial
+
+    pool: dict[str, dict[str, Any]] = {}
+    for jobs in (1, 2):
+        pool[f"jobs={jobs}"] = pool_run(paths, rounds, jobs)
+        print(f"  validate_many jobs={jobs}: {pool[f'jobs={jobs}']['warm_invoices_per_s']:.1f} invoices/s warm")
+    figures["validate_many"] = pool
+    speedup = pool["jobs=2"]["warm_invoices_per_s"] / pool["jobs=1"]["warm_invoices_per_s"]
+    figures["speedup_2_vs_1"] = speedup
+
+    ours_rate = serial["(c) ours, 1 process"]["invoices_per_s"]
+    rows = [[label, fmt(s["invoices_per_s"]), fmt(s["invoices_per_s_per_core"]), fmt(s["ms_median"]),
+             fmt(s["ms_p95"]), fmt(ours_rate / s["invoices_per_s"], 2) + "x"] for label, s in serial.items()]
+    for jobs in (1, 2):
+        p = pool[f"jobs={jobs}"]
+        rows.append([f"(d) ours, validate_many jobs={jobs} (warm)", fmt(p["warm_invoices_per_s"]),
+                     fmt(p["warm_invoices_per_s_per_core"]), "-", "-",
+                     fmt(ours_rate / p["warm_invoices_per_s"], 2) + "x"])
+    print_table(f"KoSIT test suite, {len(docs)} files x {rounds} rounds (latency: per document, all rounds)",
+                ["pipeline", "inv/s", "inv/s/core", "ms med", "ms p95", "(c) is faster by"], rows)
+    print(f"  validate_many jobs=2: speed-up vs jobs=1 {speedup:.2f}x (warm); "
+          f"first result after {pool['jobs=2']['first_result_s']:.1f} s (spawn + compile in each worker); "
+          f"including start-up {pool['jobs=2']['cold_invoices_per_s']:.1f} inv/s over "
+          f"{pool['jobs=2']['documents']} documents")
+    a_rate = serial["(a) baseline, official XSLT"]["invoices_per_s"]
+    b_rate = serial["(b) baseline, our XSLT"]["invoices_per_s"]
+    figures["ratios"] = {"ours_vs_baseline_official": ours_rate / a_rate, "ours_vs_baseline_our_xslt": ours_rate / b_rate,
+                         "baseline_our_xslt_vs_official": b_rate / a_rate}
+    print(f"  ours/baseline(official) {ours_rate / a_rate:.2f}x = pipeline {ours_rate / b_rate:.2f}x "
+          f"x compiled XSLT {b_rate / a_rate:.2f}x")
+
+    # time versus number of invoice lines
+    sizes = (10, 100, 1000) if args.quick else (10, 100, 1000, 5000)
+    size_rows = []
+    figures["lines"] = {}
+    for lines in sizes:
+        data = samples.make_ubl_invoice(lines)
+        reps = 5 if lines <= 100 else (3 if lines <= 1000 else 2)
+        entry: dict[str, Any] = {"bytes": len(data)}
+        for label, contender in contenders.items():
+            if lines <= 1000:
+                contender.validate_bytes(data, f"lines-{lines}")  # first run of a new size: discard
+            times = []
+            accepted = True
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                result = contender.validate_bytes(data, f"lines-{lines}")
+                times.append((time.perf_counter() - t0) * 1000)
+                accepted = accepted and result.accepted
+            ms = statistics.median(times)
+            entry[label] = {"ms": ms, "ms_per_line": ms / lines, "accepted": accepted, "reps": reps}
+            size_rows.append([f"{lines:>5} lines  {label}", fmt(ms), fmt(ms / lines, 3), "yes" if accepted else "NO"])
+        figures["lines"][str(lines)] = entry
+    print_table("Generated XRechnung UBL invoices: time per invoice versus number of lines",
+                ["invoice / pipeline", "ms", "ms/line", "accepted"], size_rows)
+
+    # where the time goes
+    figures["profile"] = {
+        "corpus": {"ours": profile_ours(ours, docs),
+                   "baseline official": profile_baseline(contenders["(a) baseline, official XSLT"], docs)},
+    }
+    big_lines = sizes[-1]
+    big = [(f"lines-{big_lines}", samples.make_ubl_invoice(big_lines))]
+    figures["profile"][f"{big_lines} lines"] = {
+        "ours": profile_ours(ours, big),
+        "baseline official": profile_baseline(contenders["(a) baseline, official XSLT"], big),
+    }
+    for scope, per in figures["profile"].items():
+        keys = list(dict.fromkeys([*per["ours"], *per["baseline official"]]))
+        print_table(f"Profile, mean ms per document ({scope})", ["step", "ours", "baseline official"],
+                    [[k, fmt(per["ours"][k], 2) if k in per["ours"] else "",
+                      fmt(per["baseline official"][k], 2) if k in per["baseline official"] else ""] for k in keys])
+
+    # verdict agreement (timing-free)
+    baselines = {label: c for label, c in contenders.items() if label.startswith("(a)") or label.startswith("(b)")}
+    disagreements = compare_verdicts(docs, ours, baselines, standards)
+    figures["verdicts"] = {"disagreements": disagreements,
+                           "accepted_by_ours": sum(ours.validate_bytes(d, n).accepted for n, d in docs)}
+    print(f"\nverdicts: ours accepts {figures['verdicts']['accepted_by_ours']} of {len(docs)} test-suite files; "
+          f"{len(disagreements)} disagreement(s) with the baselines")
+    for item in disagreements:
+        print(f"  DISAGREE {item['baseline']}: {item['file']}: ours accepted={item['ours_accepted']} "
+              f"{item['ours_errors']}; baseline accepted={item['baseline_accepted']} {item['baseline_errors']}"
+              f"{' ' + item['baseline_error'] if item['baseline_error'] else ''}")
+
+    if args.json_file:
+        Path(args.json_file).write_text(json.dumps(figures, indent=2, default=str), encoding="utf-8")
+        print(f"\nfigures written to {args.json_file}")
+    return 1 if disagreements else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
