@@ -11,6 +11,8 @@ turn; the lowest template walks on to attributes and child elements (``@*|*``, a
 from __future__ import annotations
 
 import copy
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -434,9 +436,18 @@ def compile_file(
 ) -> Path:
     """Compile ``sch`` and write the stylesheet to ``out`` (parent folders are created)."""
     text = compile_schematron(sch, phase=phase, full_svrl=full_svrl, location_style=location_style)
-    out = Path(out)
+    return write_stylesheet(Path(out), text)
+
+
+def write_stylesheet(out: Path, text: str) -> Path:
+    """Write atomically (temp file + rename), so a reader never sees half a stylesheet."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + text, encoding="utf-8")
-    tmp.replace(out)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write('<?xml version="1.0" encoding="UTF-8"?>\n' + text)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -140,21 +141,27 @@ class _Loader:
             self._stack.pop()
 
 
-def substitute_params(text: str, params: dict[str, str]) -> str:
+def param_substituter(params: dict[str, str]) -> Callable[[str], str]:
     """Replace ``$name`` by its value, whole names only and longest first (``$BR-1`` never hits ``$BR-10``).
 
     A single pass: a substituted value is not searched again for further parameters.
     """
     if not params:
-        return text
+        return lambda text: text
     names = sorted(params, key=len, reverse=True)
     pattern = re.compile(r"\$(" + "|".join(re.escape(n) for n in names) + r")(?![\w.\-])")
-    return pattern.sub(lambda m: params[m.group(1)], text)
+    return lambda text: pattern.sub(lambda m: params[m.group(1)], text)
+
+
+def substitute_params(text: str, params: dict[str, str]) -> str:
+    """One-off form of :func:`param_substituter`."""
+    return param_substituter(params)(text)
 
 
 def _instantiate(abstract: etree._Element, instance: etree._Element) -> etree._Element:
     """Build the concrete pattern for ``instance`` (``is-a``) from its abstract pattern."""
     params = {p.get("name", ""): p.get("value", "") for p in instance if _is_sch(p, "param")}
+    substitute = param_substituter(params)
     pattern = etree.Element(SCH + "pattern", nsmap=abstract.nsmap)
     for name, value in instance.attrib.items():
         if name != "is-a":
@@ -172,7 +179,7 @@ def _instantiate(abstract: etree._Element, instance: etree._Element) -> etree._E
             for attr in MACRO_ATTRIBUTES:
                 value = el.get(attr)
                 if value is not None:
-                    el.set(attr, substitute_params(value, params))
+                    el.set(attr, substitute(value))
         pattern.append(new)
     return pattern
 

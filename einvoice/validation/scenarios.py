@@ -61,7 +61,7 @@ class ScenarioSet:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ScenarioConfigError(f"cannot read scenario configuration {path}: {exc}") from exc
         ids: dict[str, str] = raw.get("ids", {})
-        scenarios = [_scenario_from(entry, ids) for entry in raw.get("scenario", [])]
+        scenarios = [_scenario_from(entry, ids) for entry in raw.get("scenario", []) if entry.get("enabled", True)]
         if not scenarios:
             raise ScenarioConfigError(f"{path} defines no [[scenario]]")
         seen: set[str] = set()

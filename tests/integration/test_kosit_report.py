@@ -1,10 +1,12 @@
-"""KoSIT report XML (``--format kosit``) made by KoSIT's own xrechnung-report.xsl, checked against report.xsd."""
+"""KoSIT report XML (``--format kosit``) by KoSIT's own xrechnung-report.xsl, checked against report.xsd."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -94,10 +96,13 @@ def _schema(tmp_path: Path, scenarios_xsd: str, name: str) -> etree.XMLSchema:
     scenarios = tmp_path / f"{name}-scenarios.xsd"
     scenarios.write_text(scenarios_xsd, encoding="utf-8")
     wrapper = tmp_path / f"{name}-wrapper.xsd"
-    wrapper.write_text(f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+    wrapper.write_text(
+        f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
   <xs:import namespace="{NS_S}" schemaLocation="{scenarios.as_uri()}"/>
-  <xs:import namespace="{NS_REP}" schemaLocation="{(KOSIT_SRC / 'report.xsd').as_uri()}"/>
-</xs:schema>""", encoding="utf-8")
+  <xs:import namespace="{NS_REP}" schemaLocation="{(KOSIT_SRC / "report.xsd").as_uri()}"/>
+</xs:schema>""",
+        encoding="utf-8",
+    )
     return etree.XMLSchema(etree.parse(str(wrapper)))
 
 
@@ -109,16 +114,29 @@ def schemas(tmp_path_factory: pytest.TempPathFactory) -> list[etree.XMLSchema]:
 
 @pytest.fixture(scope="module")
 def scenarios(tmp_path_factory: pytest.TempPathFactory) -> ScenarioSet:
-    return ScenarioSet.load(ROOT / "xrechnung_rules" / "scenarios.toml", tmp_path_factory.mktemp("scenario-cache"))
+    return ScenarioSet.load(
+        ROOT / "xrechnung_rules" / "scenarios.toml", tmp_path_factory.mktemp("scenario-cache")
+    )
 
 
-def _result(doc: Path | None, scenario: str | None, steps: list[StepResult], accepted: bool,
-            data: bytes | None = None, **kwargs: object) -> ValidationResult:
+def _result(
+    doc: Path | None,
+    scenario: str | None,
+    steps: list[StepResult],
+    accepted: bool,
+    data: bytes | None = None,
+    **kwargs: object,
+) -> ValidationResult:
     content = data if data is not None else (doc.read_bytes() if doc else b"")
     values: dict[str, object] = {
-        "file": doc.name if doc else "upload.bin", "sha256": hashlib.sha256(content).hexdigest(),
-        "accepted": accepted, "scenario": scenario, "syntax": "UBL-Invoice", "steps": steps,
-        "timestamp": "2025-05-06T07:08:09+02:00", "xml": content or None,
+        "file": doc.name if doc else "upload.bin",
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "accepted": accepted,
+        "scenario": scenario,
+        "syntax": "UBL-Invoice",
+        "steps": steps,
+        "timestamp": "2025-05-06T07:08:09+02:00",
+        "xml": content or None,
         "reason": "" if accepted else "rejected",
     }
     values.update(kwargs)
@@ -126,16 +144,20 @@ def _result(doc: Path | None, scenario: str | None, steps: list[StepResult], acc
 
 
 def _ubl_steps(*findings: Finding, pack: str = "cen-ubl") -> list[StepResult]:
-    steps = [StepResult("wellformedness", StepKind.WELLFORMED),
-             StepResult("xsd", StepKind.XSD, resource="ubl-2.1:maindoc/UBL-Invoice-2.1.xsd"),
-             StepResult("cen-ubl", StepKind.SCHEMATRON, resource="cen-ubl"),
-             StepResult("xrechnung-ubl", StepKind.SCHEMATRON, resource="xrechnung-ubl")]
+    steps = [
+        StepResult("wellformedness", StepKind.WELLFORMED),
+        StepResult("xsd", StepKind.XSD, resource="ubl-2.1:maindoc/UBL-Invoice-2.1.xsd"),
+        StepResult("cen-ubl", StepKind.SCHEMATRON, resource="cen-ubl"),
+        StepResult("xrechnung-ubl", StepKind.SCHEMATRON, resource="xrechnung-ubl"),
+    ]
     for step in steps:
         step.findings.extend(f for f in findings if f.step == step.id)
     return steps
 
 
-def _report(result: ValidationResult, scenarios: ScenarioSet, schemas: list[etree.XMLSchema]) -> etree._Element:
+def _report(
+    result: ValidationResult, scenarios: ScenarioSet, schemas: list[etree.XMLSchema]
+) -> etree._Element:
     text = render(result, "kosit", scenarios=scenarios, report_xsl=REPORT_XSL)
     root = etree.fromstring(text.encode("utf-8"))
     for schema in schemas:
@@ -157,8 +179,11 @@ def _check_report_rules(root: etree._Element) -> None:
         bad = step.xpath("rep:message[@level = 'error' or @level = 'warning']", namespaces=NS)
         assert step.get("valid") == ("false" if bad else "true")
     ids = [s.get("id") for s in steps]
-    if "val-xsd" in ids and root.find("rep:scenarioMatched/rep:validationStepResult[@id='val-xsd']", NS).get(
-            "valid") == "false":
+    if (
+        "val-xsd" in ids
+        and root.find("rep:scenarioMatched/rep:validationStepResult[@id='val-xsd']", NS).get("valid")
+        == "false"
+    ):
         assert "val-sch.1" not in ids
 
 
@@ -174,36 +199,55 @@ def _messages(root: etree._Element) -> list[etree._Element]:
 def test_accepted_ubl_invoice(scenarios: ScenarioSet, schemas: list[etree.XMLSchema]) -> None:
     root = _report(_result(UBL_DOC, "xrechnung-3.0-ubl-invoice", _ubl_steps(), True), scenarios, schemas)
     assert _assessment(root) == "accept" and root.get("valid") == "true"
-    assert root.findtext("rep:scenarioMatched/s:scenario/s:name", namespaces=NS) == "EN16931 XRechnung (UBL Invoice)"
+    assert (
+        root.findtext("rep:scenarioMatched/s:scenario/s:name", namespaces=NS)
+        == "EN16931 XRechnung (UBL Invoice)"
+    )
     assert [s.get("id") for s in root.iterfind("rep:scenarioMatched/rep:validationStepResult", NS)] == [
-        "val-xsd", "val-sch.1", "val-sch.2", "val-xml"]
+        "val-xsd",
+        "val-sch.1",
+        "val-sch.2",
+        "val-xml",
+    ]
     assert root.findtext("rep:scenarioMatched/rep:documentData/id", namespaces=NS) == "123456XX"
     assert root.findtext("rep:documentIdentification/rep:documentReference", namespaces=NS) == UBL_DOC.name
     # the embedded HTML explanation shows the invoice, which proves $input-document was passed
-    explanation = etree.tostring(root.find("rep:assessment/rep:accept/rep:explanation", NS), encoding="unicode")
+    explanation = etree.tostring(
+        root.find("rep:assessment/rep:accept/rep:explanation", NS), encoding="unicode"
+    )
     assert "Inhalt des Rechnungsdokuments" in explanation and "123456XX" in explanation
 
 
 def test_accepted_cii_invoice(scenarios: ScenarioSet, schemas: list[etree.XMLSchema]) -> None:
-    steps = [StepResult("wellformedness", StepKind.WELLFORMED),
-             StepResult("xsd", StepKind.XSD, resource="cii-d16b:CrossIndustryInvoice_100pD16B.xsd"),
-             StepResult("cen-cii", StepKind.SCHEMATRON, resource="cen-cii"),
-             StepResult("xrechnung-cii", StepKind.SCHEMATRON, resource="xrechnung-cii")]
+    steps = [
+        StepResult("wellformedness", StepKind.WELLFORMED),
+        StepResult("xsd", StepKind.XSD, resource="cii-d16b:CrossIndustryInvoice_100pD16B.xsd"),
+        StepResult("cen-cii", StepKind.SCHEMATRON, resource="cen-cii"),
+        StepResult("xrechnung-cii", StepKind.SCHEMATRON, resource="xrechnung-cii"),
+    ]
     root = _report(_result(CII_DOC, "xrechnung-3.0-cii", steps, True, syntax="CII"), scenarios, schemas)
     assert _assessment(root) == "accept"
     assert root.findtext("rep:scenarioMatched/s:scenario/s:name", namespaces=NS) == "EN16931 XRechnung (CII)"
     assert root.findtext("rep:scenarioMatched/rep:documentData/seller", namespaces=NS)
 
 
-BR_CL_23 = Finding("BR-CL-23", Level.WARNING, "cen-ubl", "[BR-CL-23]-Unit code MUST be coded according to the "
-                   "UN/ECE Recommendation 20 with Rec 21 extension",
-                   location="/*:Invoice[namespace-uri()='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'][1]",
-                   test="((not(contains(normalize-space(@unitCode), ' ')) and contains(' H87 ', ...)))", flag="fatal")
+BR_CL_23 = Finding(
+    "BR-CL-23",
+    Level.WARNING,
+    "cen-ubl",
+    "[BR-CL-23]-Unit code MUST be coded according to the UN/ECE Recommendation 20 with Rec 21 extension",
+    location="/*:Invoice[namespace-uri()='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'][1]",
+    test="((not(contains(normalize-space(@unitCode), ' ')) and contains(' H87 ', ...)))",
+    flag="fatal",
+)
 
 
-def test_custom_level_of_br_cl_23_accepts_in_xrechnung(scenarios: ScenarioSet,
-                                                       schemas: list[etree.XMLSchema]) -> None:
-    root = _report(_result(UBL_DOC, "xrechnung-3.0-ubl-invoice", _ubl_steps(BR_CL_23), True), scenarios, schemas)
+def test_custom_level_of_br_cl_23_accepts_in_xrechnung(
+    scenarios: ScenarioSet, schemas: list[etree.XMLSchema]
+) -> None:
+    root = _report(
+        _result(UBL_DOC, "xrechnung-3.0-ubl-invoice", _ubl_steps(BR_CL_23), True), scenarios, schemas
+    )
     assert _assessment(root) == "accept"
     (message,) = _messages(root)
     # KoSIT reports the raw level and lets the customLevel decide the assessment
@@ -213,19 +257,29 @@ def test_custom_level_of_br_cl_23_accepts_in_xrechnung(scenarios: ScenarioSet,
     assert root.xpath("//s:customLevel[. = 'BR-CL-23']/@level", namespaces=NS) == ["warning"]
 
 
-def test_same_finding_rejects_without_the_custom_level(scenarios: ScenarioSet,
-                                                       schemas: list[etree.XMLSchema]) -> None:
+def test_same_finding_rejects_without_the_custom_level(
+    scenarios: ScenarioSet, schemas: list[etree.XMLSchema]
+) -> None:
     finding = Finding(**{**BR_CL_23.__dict__, "level": Level.ERROR})
-    root = _report(_result(UBL_DOC, "en16931-ubl-invoice", _ubl_steps(finding)[:3], False), scenarios, schemas)
+    root = _report(
+        _result(UBL_DOC, "en16931-ubl-invoice", _ubl_steps(finding)[:3], False), scenarios, schemas
+    )
     assert _assessment(root) == "reject"
 
 
 def test_rejected_by_a_business_rule(scenarios: ScenarioSet, schemas: list[etree.XMLSchema]) -> None:
-    finding = Finding("BR-DE-15", Level.ERROR, "xrechnung-ubl",
-                      '[BR-DE-15] Das Element "Buyer reference" (BT-10) muss übermittelt werden.',
-                      location="/*:Invoice[namespace-uri()='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'][1]",
-                      test="cbc:BuyerReference[boolean(normalize-space(.))]", flag="fatal")
-    root = _report(_result(UBL_DOC, "xrechnung-3.0-ubl-invoice", _ubl_steps(finding), False), scenarios, schemas)
+    finding = Finding(
+        "BR-DE-15",
+        Level.ERROR,
+        "xrechnung-ubl",
+        '[BR-DE-15] Das Element "Buyer reference" (BT-10) muss übermittelt werden.',
+        location="/*:Invoice[namespace-uri()='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'][1]",
+        test="cbc:BuyerReference[boolean(normalize-space(.))]",
+        flag="fatal",
+    )
+    root = _report(
+        _result(UBL_DOC, "xrechnung-3.0-ubl-invoice", _ubl_steps(finding), False), scenarios, schemas
+    )
     assert _assessment(root) == "reject"
     (message,) = _messages(root)
     assert message.get("id") == "val-sch.2.1" and message.get("code") == "BR-DE-15"
@@ -233,31 +287,70 @@ def test_rejected_by_a_business_rule(scenarios: ScenarioSet, schemas: list[etree
 
 
 def test_warning_only_is_accepted(scenarios: ScenarioSet, schemas: list[etree.XMLSchema]) -> None:
-    finding = Finding("BR-DE-21", Level.WARNING, "xrechnung-ubl", "[BR-DE-21] spec id", location="/Invoice[1]",
-                      flag="warning")
-    root = _report(_result(UBL_DOC, "xrechnung-3.0-ubl-invoice", _ubl_steps(finding), True), scenarios, schemas)
+    finding = Finding(
+        "BR-DE-21",
+        Level.WARNING,
+        "xrechnung-ubl",
+        "[BR-DE-21] spec id",
+        location="/Invoice[1]",
+        flag="warning",
+    )
+    root = _report(
+        _result(UBL_DOC, "xrechnung-3.0-ubl-invoice", _ubl_steps(finding), True), scenarios, schemas
+    )
     assert _assessment(root) == "accept" and root.get("valid") == "false"
 
 
 def test_broken_document_schema_errors(scenarios: ScenarioSet, schemas: list[etree.XMLSchema]) -> None:
-    broken = UBL_DOC.read_bytes().replace(b"<cbc:IssueDate>", b"<cbc:IssueDat>", 1).replace(
-        b"</cbc:IssueDate>", b"</cbc:IssueDat>", 1)
-    finding = Finding("XSD", Level.ERROR, "xsd", "Element '{urn:oasis:names:specification:ubl:schema:xsd:"
-                      "CommonBasicComponents-2}IssueDat': This element is not expected.",
-                      location="line 7, column 0", line=7, column=0, flag="error")
-    steps = [StepResult("wellformedness", StepKind.WELLFORMED),
-             StepResult("xsd", StepKind.XSD, resource="ubl-2.1:maindoc/UBL-Invoice-2.1.xsd", findings=[finding])]
-    root = _report(_result(UBL_DOC, "xrechnung-3.0-ubl-invoice", steps, False, data=broken), scenarios, schemas)
+    broken = (
+        UBL_DOC.read_bytes()
+        .replace(b"<cbc:IssueDate>", b"<cbc:IssueDat>", 1)
+        .replace(b"</cbc:IssueDate>", b"</cbc:IssueDat>", 1)
+    )
+    finding = Finding(
+        "XSD",
+        Level.ERROR,
+        "xsd",
+        "Element '{urn:oasis:names:specification:ubl:schema:xsd:"
+        "CommonBasicComponents-2}IssueDat': This element is not expected.",
+        location="line 7, column 0",
+        line=7,
+        column=0,
+        flag="error",
+    )
+    steps = [
+        StepResult("wellformedness", StepKind.WELLFORMED),
+        StepResult("xsd", StepKind.XSD, resource="ubl-2.1:maindoc/UBL-Invoice-2.1.xsd", findings=[finding]),
+    ]
+    root = _report(
+        _result(UBL_DOC, "xrechnung-3.0-ubl-invoice", steps, False, data=broken), scenarios, schemas
+    )
     assert _assessment(root) == "reject"
     (message,) = _messages(root)
     assert message.get("code") == "generic-error" and message.get("lineNumber") == "7"
-    assert root.find("rep:scenarioMatched/rep:validationStepResult[@id='val-xsd']", NS).get("valid") == "false"
+    assert (
+        root.find("rep:scenarioMatched/rep:validationStepResult[@id='val-xsd']", NS).get("valid") == "false"
+    )
 
 
 def test_not_wellformed_has_no_scenario(scenarios: ScenarioSet, schemas: list[etree.XMLSchema]) -> None:
     data = b"<Invoice><unclosed></Invoice>"
-    steps = [StepResult("wellformedness", StepKind.WELLFORMED, findings=[Finding(
-        "XML-NOT-WELLFORMED", Level.ERROR, "wellformedness", "Opening and ending tag mismatch", line=1, column=28)])]
+    steps = [
+        StepResult(
+            "wellformedness",
+            StepKind.WELLFORMED,
+            findings=[
+                Finding(
+                    "XML-NOT-WELLFORMED",
+                    Level.ERROR,
+                    "wellformedness",
+                    "Opening and ending tag mismatch",
+                    line=1,
+                    column=28,
+                )
+            ],
+        )
+    ]
     result = _result(None, None, steps, False, data=data, xml=None, syntax=None)
     root = _report(result, scenarios, schemas)
     assert _assessment(root) == "reject" and root.get("valid") == "false"
@@ -267,9 +360,14 @@ def test_not_wellformed_has_no_scenario(scenarios: ScenarioSet, schemas: list[et
 
 
 def test_unknown_document_type(scenarios: ScenarioSet, schemas: list[etree.XMLSchema]) -> None:
-    steps = [StepResult("wellformedness", StepKind.WELLFORMED),
-             StepResult("scenario", StepKind.SCENARIO, findings=[
-                 Finding("NO-SCENARIO", Level.ERROR, "scenario", "matches no accepted invoice type")])]
+    steps = [
+        StepResult("wellformedness", StepKind.WELLFORMED),
+        StepResult(
+            "scenario",
+            StepKind.SCENARIO,
+            findings=[Finding("NO-SCENARIO", Level.ERROR, "scenario", "matches no accepted invoice type")],
+        ),
+    ]
     result = _result(None, None, steps, False, data=b"<order xmlns='urn:example'/>", syntax=None)
     root = _report(result, scenarios, schemas)
     assert _assessment(root) == "reject" and root.find("rep:noScenarioMatched", NS) is not None
@@ -286,8 +384,12 @@ def test_step_error_rejects(scenarios: ScenarioSet, schemas: list[etree.XMLSchem
 
 
 def test_xsd_step_error_rejects(scenarios: ScenarioSet, schemas: list[etree.XMLSchema]) -> None:
-    steps = [StepResult("wellformedness", StepKind.WELLFORMED),
-             StepResult("xsd", StepKind.XSD, resource="ubl-2.1:maindoc/UBL-Invoice-2.1.xsd", error="schema missing")]
+    steps = [
+        StepResult("wellformedness", StepKind.WELLFORMED),
+        StepResult(
+            "xsd", StepKind.XSD, resource="ubl-2.1:maindoc/UBL-Invoice-2.1.xsd", error="schema missing"
+        ),
+    ]
     root = _report(_result(UBL_DOC, "xrechnung-3.0-ubl-invoice", steps, False), scenarios, schemas)
     assert _assessment(root) == "reject"
     assert "PROCESSING-ERROR" in (_messages(root)[0].text or "")
@@ -304,9 +406,24 @@ def test_verdict_is_never_contradicted(scenarios: ScenarioSet, schemas: list[etr
 
 def test_pdf_container_warning_keeps_its_code(scenarios: ScenarioSet, schemas: list[etree.XMLSchema]) -> None:
     steps = _ubl_steps()
-    steps.insert(1, StepResult("input", StepKind.INPUT, findings=[
-        Finding("PDF-XMP-PROFILE", Level.WARNING, "input", "XMP names profile BASIC, the XML says EN 16931")]))
-    root = _report(_result(UBL_DOC, "xrechnung-3.0-ubl-invoice", steps, True, container="pdf"), scenarios, schemas)
+    steps.insert(
+        1,
+        StepResult(
+            "input",
+            StepKind.INPUT,
+            findings=[
+                Finding(
+                    "PDF-XMP-PROFILE",
+                    Level.WARNING,
+                    "input",
+                    "XMP names profile BASIC, the XML says EN 16931",
+                )
+            ],
+        ),
+    )
+    root = _report(
+        _result(UBL_DOC, "xrechnung-3.0-ubl-invoice", steps, True, container="pdf"), scenarios, schemas
+    )
     assert _assessment(root) == "accept"
     (message,) = _messages(root)
     assert message.get("code") == "PDF-XMP-PROFILE" and message.get("level") == "warning"
@@ -314,9 +431,14 @@ def test_pdf_container_warning_keeps_its_code(scenarios: ScenarioSet, schemas: l
 
 def test_reject_only_scenario(scenarios: ScenarioSet, schemas: list[etree.XMLSchema]) -> None:
     minimum = scenarios.by_id("facturx-minimum")
-    steps = [StepResult("wellformedness", StepKind.WELLFORMED),
-             StepResult("scenario", StepKind.SCENARIO, findings=[
-                 Finding("SCENARIO-REJECTED", Level.ERROR, "scenario", minimum.reject or "")])]
+    steps = [
+        StepResult("wellformedness", StepKind.WELLFORMED),
+        StepResult(
+            "scenario",
+            StepKind.SCENARIO,
+            findings=[Finding("SCENARIO-REJECTED", Level.ERROR, "scenario", minimum.reject or "")],
+        ),
+    ]
     data = CII_DOC.read_bytes()
     root = _report(_result(CII_DOC, minimum.id, steps, False, data=data), scenarios, schemas)
     assert _assessment(root) == "reject"
@@ -326,15 +448,26 @@ def test_reject_only_scenario(scenarios: ScenarioSet, schemas: list[etree.XMLSch
 
 def test_hostile_input_is_safe(scenarios: ScenarioSet, schemas: list[etree.XMLSchema]) -> None:
     doctype = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'
-    steps = [StepResult("wellformedness", StepKind.WELLFORMED, findings=[
-        Finding("XML-DOCTYPE", Level.ERROR, "wellformedness", "<script>DOCTYPE</script> \x1b not allowed")])]
+    steps = [
+        StepResult(
+            "wellformedness",
+            StepKind.WELLFORMED,
+            findings=[
+                Finding(
+                    "XML-DOCTYPE", Level.ERROR, "wellformedness", "<script>DOCTYPE</script> \x1b not allowed"
+                )
+            ],
+        )
+    ]
     result = _result(None, None, steps, False, data=doctype, file="a\x00<b>&.xml", syntax=None)
     text = render_kosit(result, None, scenarios, report_xsl=REPORT_XSL)
     assert "root:" not in text  # the entity was never resolved
     root = etree.fromstring(text.encode("utf-8"))
     for schema in schemas:
         assert schema.validate(root), schema.error_log
-    assert root.findtext("rep:documentIdentification/rep:documentReference", namespaces=NS) == "a\ufffd<b>&.xml"
+    assert (
+        root.findtext("rep:documentIdentification/rep:documentReference", namespaces=NS) == "a\ufffd<b>&.xml"
+    )
     assert _assessment(root) == "reject"
 
 
@@ -346,22 +479,62 @@ def test_missing_stylesheet_is_an_error(scenarios: ScenarioSet, tmp_path: Path) 
         render_kosit(result, None, scenarios, report_xsl=tmp_path / "missing.xsl")
 
 
-def test_engine_results_when_rule_packs_are_installed(scenarios: ScenarioSet,
-                                                      schemas: list[etree.XMLSchema]) -> None:
-    """End to end with the real engine, where ``einvoice rules install`` has been run."""
-    try:
-        from einvoice.rules.store import RuleStore
-        from einvoice.validation.engine import Validator
+def _engine_report(
+    validator: Any, data: bytes, name: str, schemas: list[etree.XMLSchema]
+) -> tuple[Any, etree._Element]:
+    from einvoice.rules.store import RuleStore
 
-        validator = Validator.from_settings()
-        report_xsl = RuleStore.from_settings().path("kosit-report:xrechnung-report.xsl")
-    except Exception as exc:  # not installed here: the hand-built results above cover the report
-        pytest.skip(f"rule packs not installed: {exc}")
-    for doc in (UBL_DOC, CII_DOC):
-        result = validator.validate_file(doc)
-        scenario = validator.scenarios.by_id(result.scenario) if result.scenario else None
-        text = render(result, "kosit", scenario=scenario, scenarios=validator.scenarios, report_xsl=report_xsl)
-        root = etree.fromstring(text.encode("utf-8"))
-        for schema in schemas:
-            assert schema.validate(root), schema.error_log
-        assert _assessment(root) == ("accept" if result.accepted else "reject")
+    result = validator.validate_bytes(data, name)
+    text = render(
+        result,
+        "kosit",
+        scenarios=validator.scenarios,
+        report_xsl=RuleStore.from_settings().path("kosit-report:xrechnung-report.xsl"),
+    )
+    root = etree.fromstring(text.encode("utf-8"))
+    for schema in schemas:
+        assert schema.validate(root), schema.error_log
+    _check_report_rules(root)
+    assert _assessment(root) == ("accept" if result.accepted else "reject")
+    return result, root
+
+
+@pytest.mark.parametrize(
+    "doc", [UBL_DOC, CII_DOC, TESTSUITE / "technical-cases" / "cius" / "01.05_minimal_test_ubl.xml"]
+)
+def test_engine_accepted_documents(validator: Any, schemas: list[etree.XMLSchema], doc: Path) -> None:
+    result, root = _engine_report(validator, doc.read_bytes(), doc.name, schemas)
+    assert result.accepted, result.reason
+    assert _assessment(root) == "accept"
+    assert len(root.findall("rep:scenarioMatched/rep:validationStepResult", NS)) == 4
+
+
+def test_engine_custom_level_and_rejection(validator: Any, schemas: list[etree.XMLSchema]) -> None:
+    data = UBL_DOC.read_bytes()
+    assert b'unitCode="' in data
+    bad_unit = re.sub(rb'unitCode="[^"]*"', b'unitCode="Stk"', data)
+    result, root = _engine_report(validator, bad_unit, "bad-unit.xml", schemas)
+    codes = [m.get("code") for m in _messages(root)]
+    assert "BR-CL-23" in codes and result.accepted and _assessment(root) == "accept"
+
+    no_buyer_ref = re.sub(rb"<cbc:BuyerReference>[^<]*</cbc:BuyerReference>", b"", data)
+    result, root = _engine_report(validator, no_buyer_ref, "no-buyer-reference.xml", schemas)
+    assert not result.accepted and _assessment(root) == "reject"
+    assert "BR-DE-15" in [m.get("code") for m in _messages(root)]
+
+
+def test_engine_broken_and_unknown_documents(validator: Any, schemas: list[etree.XMLSchema]) -> None:
+    _, root = _engine_report(validator, UBL_DOC.read_bytes()[:-40], "truncated.xml", schemas)
+    assert _assessment(root) == "reject" and root.find("rep:noScenarioMatched", NS) is not None
+    _, root = _engine_report(validator, b"<order xmlns='urn:example'/>", "order.xml", schemas)
+    assert _assessment(root) == "reject" and root.find("rep:noScenarioMatched", NS) is not None
+    schema_invalid = (
+        UBL_DOC.read_bytes()
+        .replace(b"<cbc:IssueDate>", b"<cbc:IssueDat>", 1)
+        .replace(b"</cbc:IssueDate>", b"</cbc:IssueDat>", 1)
+    )
+    _, root = _engine_report(validator, schema_invalid, "schema-invalid.xml", schemas)
+    assert _assessment(root) == "reject"
+    assert (
+        root.find("rep:scenarioMatched/rep:validationStepResult[@id='val-xsd']", NS).get("valid") == "false"
+    )

@@ -8,16 +8,53 @@ from einvoice.validation.reports.hints import hint_for, known_rules
 from einvoice.validation.reports.labels import LABELS, normalize_lang, step_label
 
 REQUIRED = (
-    [f"BR-DE-{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 15, 16, 17, 18, 19, 20, 21, 22, 26, 27, 28,
-                            29, 30, 31)]
+    [
+        f"BR-DE-{n}"
+        for n in (
+            1,
+            2,
+            3,
+            4,
+            5,
+            6,
+            7,
+            8,
+            9,
+            10,
+            11,
+            14,
+            15,
+            16,
+            17,
+            18,
+            19,
+            20,
+            21,
+            22,
+            26,
+            27,
+            28,
+            29,
+            30,
+            31,
+        )
+    ]
     + ["BR-DE-23-a", "BR-DE-23-b", "BR-DE-24-a", "BR-DE-24-b", "BR-DE-25-a", "BR-DE-25-b"]
     + [f"BR-{n:02d}" for n in range(1, 17)]
     + [f"BR-CO-{n}" for n in ("09", "10", "13", "14", "15", "16", "25", "26")]
     + ["BR-S-08", "BR-CL-01", "BR-CL-23", "BR-CL-99"]
     + [f"PEPPOL-EN16931-R{n}" for n in ("001", "003", "008", "010", "053", "120", "121")]
     + ["UBL-CR-001", "UBL-CR-646", "CII-SR-001", "CII-SR-454"]
-    + ["XSD", "XML-DOCTYPE", "XML-NOT-WELLFORMED", "PDF-NO-INVOICE", "PDF-XMP-PROFILE", "NO-SCENARIO",
-       "PROCESSING-ERROR", "SCENARIO-REJECTED"]
+    + [
+        "XSD",
+        "XML-DOCTYPE",
+        "XML-NOT-WELLFORMED",
+        "PDF-NO-INVOICE",
+        "PDF-XMP-PROFILE",
+        "NO-SCENARIO",
+        "PROCESSING-ERROR",
+        "SCENARIO-REJECTED",
+    ]
 )
 
 
@@ -41,7 +78,9 @@ def test_skonto_hint_shows_the_exact_syntax() -> None:
 
 
 def test_spec_id_hint_names_the_xrechnung_identifier() -> None:
-    assert "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0" in (hint_for("BR-DE-21") or "")
+    assert "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0" in (
+        hint_for("BR-DE-21") or ""
+    )
 
 
 def test_specific_hint_beats_family_hint() -> None:

@@ -12,26 +12,63 @@ from einvoice.validation.reports.html import render_html
 HOSTILE = '<script>alert("x")</script>'
 
 
-def _result(accepted: bool = False, steps: list[StepResult] | None = None, **kwargs: object) -> ValidationResult:
+def _result(
+    accepted: bool = False, steps: list[StepResult] | None = None, **kwargs: object
+) -> ValidationResult:
     if steps is None:
         steps = [
             StepResult("wellformedness", StepKind.WELLFORMED),
             StepResult("xsd", StepKind.XSD),
-            StepResult("cen-ubl", StepKind.SCHEMATRON, findings=[
-                Finding("BR-CO-10", Level.ERROR, "cen-ubl", "[BR-CO-10]-Sum of Invoice line net amount", flag="fatal",
+            StepResult(
+                "cen-ubl",
+                StepKind.SCHEMATRON,
+                findings=[
+                    Finding(
+                        "BR-CO-10",
+                        Level.ERROR,
+                        "cen-ubl",
+                        "[BR-CO-10]-Sum of Invoice line net amount",
+                        flag="fatal",
                         location="/*:Invoice[namespace-uri()='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'][1]"
-                                 "/*:LegalMonetaryTotal[namespace-uri()='urn:x'][1]"),
-                Finding("BR-CL-23", Level.WARNING, "cen-ubl", "[BR-CL-23]-Unit code", value="Stk", flag="fatal",
-                        location="/Invoice[1]/InvoiceLine[1]/InvoicedQuantity[1]/@unitCode"),
-                Finding("BR-CL-23", Level.WARNING, "cen-ubl", "[BR-CL-23]-Unit code", value="Stk", flag="fatal",
-                        location="/Invoice[1]/InvoiceLine[2]/InvoicedQuantity[1]/@unitCode"),
-                Finding("UBL-CR-001", Level.INFORMATION, "cen-ubl", "[UBL-CR-001]-no extensions", flag="warning"),
-            ]),
+                        "/*:LegalMonetaryTotal[namespace-uri()='urn:x'][1]",
+                    ),
+                    Finding(
+                        "BR-CL-23",
+                        Level.WARNING,
+                        "cen-ubl",
+                        "[BR-CL-23]-Unit code",
+                        value="Stk",
+                        flag="fatal",
+                        location="/Invoice[1]/InvoiceLine[1]/InvoicedQuantity[1]/@unitCode",
+                    ),
+                    Finding(
+                        "BR-CL-23",
+                        Level.WARNING,
+                        "cen-ubl",
+                        "[BR-CL-23]-Unit code",
+                        value="Stk",
+                        flag="fatal",
+                        location="/Invoice[1]/InvoiceLine[2]/InvoicedQuantity[1]/@unitCode",
+                    ),
+                    Finding(
+                        "UBL-CR-001",
+                        Level.INFORMATION,
+                        "cen-ubl",
+                        "[UBL-CR-001]-no extensions",
+                        flag="warning",
+                    ),
+                ],
+            ),
         ]
     values: dict[str, object] = {
-        "file": "rechnung-4711.xml", "sha256": "ab" * 32, "accepted": accepted,
-        "scenario": "xrechnung-3.0-ubl-invoice", "syntax": "UBL-Invoice", "steps": steps,
-        "reason": "1 error(s) against the rules (BR-CO-10)", "timestamp": "2025-03-01T09:30:00+00:00",
+        "file": "rechnung-4711.xml",
+        "sha256": "ab" * 32,
+        "accepted": accepted,
+        "scenario": "xrechnung-3.0-ubl-invoice",
+        "syntax": "UBL-Invoice",
+        "steps": steps,
+        "reason": "1 error(s) against the rules (BR-CO-10)",
+        "timestamp": "2025-03-01T09:30:00+00:00",
     }
     values.update(kwargs)
     return ValidationResult(**values)  # type: ignore[arg-type]
@@ -98,13 +135,17 @@ def test_no_findings() -> None:
 
 
 def test_step_error_is_prominent_and_listed() -> None:
-    steps = [StepResult("xsd", StepKind.XSD),
-             StepResult("xrechnung-ubl", StepKind.SCHEMATRON, error="stylesheet could not be compiled")]
+    steps = [
+        StepResult("xsd", StepKind.XSD),
+        StepResult("xrechnung-ubl", StepKind.SCHEMATRON, error="stylesheet could not be compiled"),
+    ]
     page = render_html(_result(steps=steps), lang="de")
     assert 'role="alert"' in page
-    assert ("Die Prüfung konnte nicht vollständig durchgeführt werden — die Rechnung gilt deshalb als nicht "
-            "angenommen.") in page
-    alert = page[page.index('role="alert"'):page.index("</section>", page.index('role="alert"'))]
+    assert (
+        "Die Prüfung konnte nicht vollständig durchgeführt werden — die Rechnung gilt deshalb als nicht "
+        "angenommen."
+    ) in page
+    alert = page[page.index('role="alert"') : page.index("</section>", page.index('role="alert"'))]
     assert "XRechnung-Regeln (UBL)" in alert and "stylesheet could not be compiled" in alert
     assert "PROCESSING-ERROR" in _section(page, "group-error")
     assert "nicht ausgeführt" in page
@@ -113,9 +154,17 @@ def test_step_error_is_prominent_and_listed() -> None:
 
 
 def test_hostile_strings_are_escaped() -> None:
-    steps = [StepResult("cen-ubl", StepKind.SCHEMATRON, error=HOSTILE, findings=[
-        Finding(HOSTILE, Level.ERROR, "cen-ubl", HOSTILE, location=HOSTILE, value=HOSTILE)])]
-    result = _result(file=HOSTILE, steps=steps, reason=HOSTILE, scenario=HOSTILE, syntax=HOSTILE, profile=HOSTILE)
+    steps = [
+        StepResult(
+            "cen-ubl",
+            StepKind.SCHEMATRON,
+            error=HOSTILE,
+            findings=[Finding(HOSTILE, Level.ERROR, "cen-ubl", HOSTILE, location=HOSTILE, value=HOSTILE)],
+        )
+    ]
+    result = _result(
+        file=HOSTILE, steps=steps, reason=HOSTILE, scenario=HOSTILE, syntax=HOSTILE, profile=HOSTILE
+    )
     page = render_html(result, lang="en")
     assert "<script" not in page.lower()
     assert "&lt;script&gt;" in page
@@ -141,10 +190,10 @@ def test_self_contained_and_accessible() -> None:
 
 def test_contrast_of_the_colours_used() -> None:
     page = render_html(_result())
-    style = page[page.index("<style>"):page.index("</style>")]
+    style = page[page.index("<style>") : page.index("</style>")]
 
     def luminance(hex_colour: str) -> float:
-        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (0, 2, 4)]
         linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
         return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 

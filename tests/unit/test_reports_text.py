@@ -16,15 +16,29 @@ def _result(accepted: bool = False, **kwargs: object) -> ValidationResult:
     steps = [
         StepResult("wellformedness", StepKind.WELLFORMED),
         StepResult("xsd", StepKind.XSD),
-        StepResult("cen-ubl", StepKind.SCHEMATRON, findings=[
-            Finding("BR-CO-10", Level.ERROR, "cen-ubl", "[BR-CO-10]-Sum of lines", flag="fatal",
-                    location="/Q{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice[1]"),
-            Finding("BR-CL-23", Level.WARNING, "cen-ubl", "[BR-CL-23]-Unit code", flag="fatal"),
-        ]),
+        StepResult(
+            "cen-ubl",
+            StepKind.SCHEMATRON,
+            findings=[
+                Finding(
+                    "BR-CO-10",
+                    Level.ERROR,
+                    "cen-ubl",
+                    "[BR-CO-10]-Sum of lines",
+                    flag="fatal",
+                    location="/Q{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice[1]",
+                ),
+                Finding("BR-CL-23", Level.WARNING, "cen-ubl", "[BR-CL-23]-Unit code", flag="fatal"),
+            ],
+        ),
     ]
     values: dict[str, object] = {
-        "file": "invoice.xml", "sha256": "0" * 64, "accepted": accepted,
-        "scenario": "xrechnung-3.0-ubl-invoice", "syntax": "UBL-Invoice", "steps": steps,
+        "file": "invoice.xml",
+        "sha256": "0" * 64,
+        "accepted": accepted,
+        "scenario": "xrechnung-3.0-ubl-invoice",
+        "syntax": "UBL-Invoice",
+        "steps": steps,
         "reason": "1 error(s) against the rules (BR-CO-10)",
     }
     values.update(kwargs)
@@ -41,7 +55,9 @@ def test_header_and_finding_lines_in_english() -> None:
 
 
 def test_accepted_in_german_with_scenario_name() -> None:
-    text = render_text(_result(accepted=True, steps=[]), lang="de", scenario_name="EN16931 XRechnung (UBL Invoice)")
+    text = render_text(
+        _result(accepted=True, steps=[]), lang="de", scenario_name="EN16931 XRechnung (UBL Invoice)"
+    )
     assert text == "✔ invoice.xml — angenommen — EN16931 XRechnung (UBL Invoice)"
 
 
@@ -57,7 +73,9 @@ def test_step_error_without_finding_is_listed() -> None:
 
 def test_control_characters_cannot_reach_the_terminal() -> None:
     hostile = Finding("X\x1b[31m", Level.ERROR, "cen-ubl", "line1\nline2 \x1b]0;pwned\x07 \x9b2J")
-    result = _result(file="evil\x1b[2J\r.xml", steps=[StepResult("cen-ubl", StepKind.SCHEMATRON, findings=[hostile])])
+    result = _result(
+        file="evil\x1b[2J\r.xml", steps=[StepResult("cen-ubl", StepKind.SCHEMATRON, findings=[hostile])]
+    )
     text = render_text(result, lang="en")
     assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text and "\r" not in text
     assert len(text.splitlines()) == 3  # header, reason, one finding: the newline was folded
@@ -80,17 +98,27 @@ def test_render_dispatch_json_and_unknown_format() -> None:
         render(result, "pdf")
 
 
-@pytest.mark.parametrize(("raw", "short"), [
-    ("/*:Invoice[namespace-uri()='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'][1]"
-     "/*:InvoiceLine[namespace-uri()='urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2'][3]",
-     "/Invoice[1]/InvoiceLine[3]"),
-    ("/Q{urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100}CrossIndustryInvoice[1]"
-     "/Q{urn:x}SupplyChainTradeTransaction[1]/@Q{}unitCode", "/CrossIndustryInvoice[1]/SupplyChainTradeTransaction[1]/@unitCode"),
-    ("/*[local-name()='Invoice' and namespace-uri()='urn:x'][1]/cac:AccountingSupplierParty[1]",
-     "/Invoice[1]/AccountingSupplierParty[1]"),
-    ("/ubl:Invoice[1]/cbc:Note[2]", "/Invoice[1]/Note[2]"),
-    ("line 3, column 7", "line 3, column 7"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    ("raw", "short"),
+    [
+        (
+            "/*:Invoice[namespace-uri()='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'][1]"
+            "/*:InvoiceLine[namespace-uri()='urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2'][3]",
+            "/Invoice[1]/InvoiceLine[3]",
+        ),
+        (
+            "/Q{urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100}CrossIndustryInvoice[1]"
+            "/Q{urn:x}SupplyChainTradeTransaction[1]/@Q{}unitCode",
+            "/CrossIndustryInvoice[1]/SupplyChainTradeTransaction[1]/@unitCode",
+        ),
+        (
+            "/*[local-name()='Invoice' and namespace-uri()='urn:x'][1]/cac:AccountingSupplierParty[1]",
+            "/Invoice[1]/AccountingSupplierParty[1]",
+        ),
+        ("/ubl:Invoice[1]/cbc:Note[2]", "/Invoice[1]/Note[2]"),
+        ("line 3, column 7", "line 3, column 7"),
+        ("", ""),
+    ],
+)
 def test_short_xpath(raw: str, short: str) -> None:
     assert short_xpath(raw) == short

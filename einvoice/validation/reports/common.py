@@ -46,7 +46,3 @@ def findings_with_step_errors(result: ValidationResult) -> list[Finding]:
             found.append(Finding(PROCESSING_ERROR, Level.ERROR, step.id, step.error))
     return found
 
-
-def scenario_display(result: ValidationResult, scenario_name: str | None, fallback: str) -> str:
-    """The scenario's name where known, else its id, else ``fallback`` (no scenario matched)."""
-    return scenario_name or result.scenario or fallback

@@ -135,7 +135,7 @@ def build_report_input(result: ValidationResult, scenario: Scenario | None, name
     if scenario is None:
         _no_scenario_steps(root, result)
     else:
-        root.append(_scenario_element(scenario, namespaces, result, report_ref))
+        root.append(_scenario_element(scenario, namespaces, report_ref))
         _scenario_steps(root, result, scenario, force_reject)
 
     errors = [f"{step.id}: {step.error}" for step in result.steps if step.error]
@@ -226,8 +226,7 @@ def _step_error_as_syntax_error(parent: etree._Element, step: StepResult) -> Non
         _syntax_error(parent, Finding(PROCESSING_ERROR, Level.FATAL, step.id, step.error), prefix_rule=True)
 
 
-def _scenario_element(scenario: Scenario, namespaces: dict[str, str], result: ValidationResult,
-                      report_ref: str) -> etree._Element:
+def _scenario_element(scenario: Scenario, namespaces: dict[str, str], report_ref: str) -> etree._Element:
     """The matched scenario as KoSIT's ``s:scenario`` (scenarios.xsd, framework 1)."""
     element = etree.Element(f"{{{NS_S}}}scenario", nsmap={"s": NS_S})
     _sub(element, NS_S, "name", scenario.name)
@@ -336,7 +335,7 @@ def _input_document(result: ValidationResult) -> Any:
             tree = etree.fromstring(result.xml, parser).getroottree()
         except etree.XMLSyntaxError:
             tree = None
-        if tree is not None and not tree.docinfo.doctype:
+        if tree is not None and not getattr(tree.docinfo, "doctype", ""):
             return saxon.parse_text(etree.tostring(tree, encoding="unicode"))
     message = "; ".join(f.message for f in result.findings if f.level.rejects) or "no XML document"
     error = etree.Element("error-message")
