@@ -67,13 +67,15 @@ class BaselineRules:
         from einvoice.rules.store import RuleStore
 
         store = RuleStore(rules_dir)
-        return cls._with(store, "ours", store.validation_xslt("cen-ubl"), store.validation_xslt("xrechnung-ubl"),
-                         store.validation_xslt("cen-cii"), store.validation_xslt("xrechnung-cii"))
+        xslt = store.validation_xslt
+        return cls._with(store, "ours", xslt("cen-ubl"), xslt("xrechnung-ubl"), xslt("cen-cii"),
+                         xslt("xrechnung-cii"))
 
     @classmethod
     def from_standards(cls, standards: Path) -> BaselineRules:
         """Official files read straight from the standards folder (no rule-pack install needed)."""
-        cii_xsd = next((standards / "cen-en16931" / "cii" / "schema").rglob("CrossIndustryInvoice_100pD16B.xsd"))
+        cii_schemas = standards / "cen-en16931" / "cii" / "schema"
+        cii_xsd = next(cii_schemas.rglob("CrossIndustryInvoice_100pD16B.xsd"))
         return cls(
             label="official (standards folder)",
             xsd={
@@ -103,9 +105,11 @@ class BaselineRules:
         )
 
 
-def _steps(cen_ubl: Path, xr_ubl: Path, cen_cii: Path, xr_cii: Path) -> dict[str, tuple[tuple[str, Path], ...]]:
+def _steps(cen_ubl: Path, xr_ubl: Path, cen_cii: Path,
+           xr_cii: Path) -> dict[str, tuple[tuple[str, Path], ...]]:
     ubl = (("cen-ubl", cen_ubl), ("xrechnung-ubl", xr_ubl))
-    return {"ubl-invoice": ubl, "ubl-creditnote": ubl, "cii": (("cen-cii", cen_cii), ("xrechnung-cii", xr_cii))}
+    cii = (("cen-cii", cen_cii), ("xrechnung-cii", xr_cii))
+    return {"ubl-invoice": ubl, "ubl-creditnote": ubl, "cii": cii}
 
 
 @dataclass
@@ -240,7 +244,8 @@ class _Timed:
         self.started = time.perf_counter()
 
     def __exit__(self, *exc: object) -> None:
-        self.timings[self.name] = self.timings.get(self.name, 0.0) + (time.perf_counter() - self.started) * 1000
+        elapsed = (time.perf_counter() - self.started) * 1000
+        self.timings[self.name] = self.timings.get(self.name, 0.0) + elapsed
 
 
 def _kind_of(root: etree._Element) -> str | None:
@@ -265,7 +270,8 @@ def _parse_svrl(text: str, step: str, levels: dict[str, str]) -> list[BaselineFi
             rule = node.get("id") or ""
             if not rule:
                 message = node.find(f"{{{SVRL}}}text")
-                match = re.match(r"\s*\[([A-Z0-9-]+)\]", "".join(message.itertext()) if message is not None else "")
+                text = "".join(message.itertext()) if message is not None else ""
+                match = re.match(r"\s*\[([A-Z0-9-]+)\]", text)
                 rule = match.group(1) if match else "UNSPECIFIC"
             flag = (node.get("flag") or node.get("role") or "error").strip().lower()
             level = levels.get(rule, "error" if flag not in _NOT_REJECTING else flag)

@@ -21,7 +21,6 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -246,9 +245,11 @@ def fmt(value: float, digits: int = 1) -> str:
 # ------------------------------------------------------------------ main
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rules-dir", help="installed rule packs (default: EINVOICE_RULES_DIR or settings)")
-    parser.add_argument("--standards", help="standards folder (default: EINVOICE_STANDARDS_DIR or ../shared/standards)")
+    parser.add_argument("--standards",
+                        help="standards folder (default: EINVOICE_STANDARDS_DIR or ../shared/standards)")
     parser.add_argument("--quick", action="store_true", help="fewer rounds and sizes (about a minute)")
     parser.add_argument("--rounds", type=int, help="timed passes over the corpus (default 5, quick 2)")
     parser.add_argument("--json", dest="json_file", help="write all figures to this JSON file")
@@ -265,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     standards = standards_dir(args.standards)
     if not (rules_dir / "packs.json").exists():
         if not args.install:
-            print(f"no rule packs in {rules_dir}; run with --install or: einvoice rules install --from {standards}")
+            print(f"no rule packs in {rules_dir}; run with --install or: "
+                  f"einvoice rules install --from {standards}")
             return 2
         from einvoice.rules.install import install
 
@@ -297,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     custom_levels = CustomLevels(settings.rules_config_dir / "scenarios.toml")
     contenders: dict[str, Any] = {}
     started = time.perf_counter()
-    contenders["(a) baseline, official XSLT"] = BaselineValidator(BaselineRules.official(rules_dir), custom_levels)
+    contenders["(a) baseline, official XSLT"] = BaselineValidator(BaselineRules.official(rules_dir),
+                                                                  custom_levels)
     contenders["(b) baseline, our XSLT"] = BaselineValidator(BaselineRules.ours(rules_dir), custom_levels)
     ours = Validator.from_settings(settings)
     contenders["(c) ours, 1 process"] = ours
@@ -342,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{pool['jobs=2']['documents']} documents")
     a_rate = serial["(a) baseline, official XSLT"]["invoices_per_s"]
     b_rate = serial["(b) baseline, our XSLT"]["invoices_per_s"]
-    figures["ratios"] = {"ours_vs_baseline_official": ours_rate / a_rate, "ours_vs_baseline_our_xslt": ours_rate / b_rate,
+    figures["ratios"] = {"ours_vs_baseline_official": ours_rate / a_rate,
+                         "ours_vs_baseline_our_xslt": ours_rate / b_rate,
                          "baseline_our_xslt_vs_official": b_rate / a_rate}
     print(f"  ours/baseline(official) {ours_rate / a_rate:.2f}x = pipeline {ours_rate / b_rate:.2f}x "
           f"x compiled XSLT {b_rate / a_rate:.2f}x")
@@ -382,23 +386,26 @@ def main(argv: list[str] | None = None) -> int:
                                                                    samples.make_ubl_invoice(big_lines))]}
     figures["profile"] = {}
     for scope, scope_docs in scopes.items():
-        per = {"ours": profile_ours(ours, scope_docs), "baseline official": profile_baseline(base_a, scope_docs),
+        per = {"ours": profile_ours(ours, scope_docs),
+               "baseline official": profile_baseline(base_a, scope_docs),
                "baseline our XSLT": profile_baseline(base_b, scope_docs)}
         figures["profile"][scope] = per
         keys = list(dict.fromkeys(k for column in per.values() for k in column))
         print_table(f"Profile, mean ms per document ({scope})", ["step", *per],
-                    [[k, *(fmt(column[k], 2) if k in column else "" for column in per.values())] for k in keys])
+                    [[k, *(fmt(col[k], 2) if k in col else "" for col in per.values())] for k in keys])
 
     # verdict agreement (timing-free)
-    baselines = {label: c for label, c in contenders.items() if label.startswith("(a)") or label.startswith("(b)")}
+    baselines = {label: c for label, c in contenders.items() if label.startswith(("(a)", "(b)"))}
     disagreements = compare_verdicts(docs, ours, baselines, standards)
     figures["verdicts"] = {"disagreements": disagreements,
                            "accepted_by_ours": sum(ours.validate_bytes(d, n).accepted for n, d in docs)}
-    print(f"\nverdicts: ours accepts {figures['verdicts']['accepted_by_ours']} of {len(docs)} test-suite files; "
+    print(f"\nverdicts: ours accepts {figures['verdicts']['accepted_by_ours']} of {len(docs)} "
+          "test-suite files; "
           f"{len(disagreements)} disagreement(s) with the baselines")
     for item in disagreements:
         print(f"  DISAGREE {item['baseline']}: {item['file']}: ours accepted={item['ours_accepted']} "
-              f"{item['ours_errors']}; baseline accepted={item['baseline_accepted']} {item['baseline_errors']}"
+              f"{item['ours_errors']}; baseline accepted={item['baseline_accepted']} "
+              f"{item['baseline_errors']}"
               f"{' ' + item['baseline_error'] if item['baseline_error'] else ''}")
 
     figures["machine"]["loadavg_at_end"] = os.getloadavg()

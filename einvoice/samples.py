@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -441,7 +442,8 @@ def render_ubl(data: InvoiceData) -> bytes:
     """UBL 2.1 Invoice (type 380) or CreditNote (type 381) in XRechnung 3.0 shape."""
     kind = "CreditNote" if data.type_code == "381" else "Invoice"
     b = _Builder({"ubl": UBL_NS[kind], "cac": CAC, "cbc": CBC})
-    root = etree.Element(f"{{{UBL_NS[kind]}}}{kind}", nsmap={None: UBL_NS[kind], "cac": CAC, "cbc": CBC})
+    nsmap: Any = {None: UBL_NS[kind], "cac": CAC, "cbc": CBC}  # default namespace: stubs dislike None keys
+    root = etree.Element(f"{{{UBL_NS[kind]}}}{kind}", nsmap=nsmap)
     totals = data.totals
     b.sub(root, "cbc:CustomizationID", XRECHNUNG_30)
     b.sub(root, "cbc:ProfileID", PEPPOL_BILLING)
