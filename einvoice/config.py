@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path(user_data_dir("einvoice"))
     rules_dir: Path = Path(user_cache_dir("einvoice")) / "rules"
     rules_config_dir: Path = PROJECT_ROOT / "xrechnung_rules"
+    # Database: a SQLite file in data_dir unless a URL (PostgreSQL) is given.
+    database_url: str | None = None
+    # Redis broker for Dramatiq; without it the actors run in-process (embedded mode).
+    redis_url: str | None = None
+    # Content-addressed store of original bytes; a folder in data_dir by default.
+    blob_dir: Path | None = None
     # Hard limits that keep hostile input from exhausting memory or time.
     max_document_bytes: int = 50 * 1024 * 1024
     max_xml_depth: int = 256
@@ -32,6 +38,15 @@ class Settings(BaseSettings):
         if self.env not in ("development", "test") and self.secret_key == DEFAULT_SECRET:
             raise ValueError("EINVOICE_SECRET_KEY must be set outside development")
         return self
+
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'einvoice.db'}"
+
+    @property
+    def effective_blob_dir(self) -> Path:
+        return self.blob_dir or self.data_dir / "blobs"
 
 
 @lru_cache

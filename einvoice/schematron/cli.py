@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -19,11 +20,17 @@ _COMPILER_FILES = ("expand.py", "compiler.py")
 
 @app.command("compile")
 def compile_command(
-    sch: Path = typer.Argument(..., exists=True, dir_okay=False, help="ISO Schematron file"),
-    output: Path = typer.Option(..., "-o", "--output", help="XSLT file to write"),
-    phase: str | None = typer.Option(None, "--phase", help="phase id (default: defaultPhase or #ALL)"),
-    location_style: str = typer.Option("skeleton", "--location-style", help="skeleton|skeleton-2|skeleton-3|xpath"),
-    full_svrl: bool = typer.Option(False, "--full-svrl", help="also emit active-pattern and fired-rule"),
+    sch: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="ISO Schematron file")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="XSLT file to write")],
+    phase: Annotated[
+        str | None, typer.Option("--phase", help="phase id (default: defaultPhase or #ALL)")
+    ] = None,
+    location_style: Annotated[
+        str, typer.Option("--location-style", help="skeleton | skeleton-2 | skeleton-3 | xpath")
+    ] = "skeleton",
+    full_svrl: Annotated[
+        bool, typer.Option("--full-svrl", help="also emit active-pattern and fired-rule")
+    ] = False,
 ) -> None:
     """Compile SCH to an XSLT 3.0 stylesheet that writes SVRL."""
     options = CompileOptions(phase=phase, full_svrl=full_svrl, location_style=location_style)
@@ -38,11 +45,15 @@ def compile_command(
 
 @app.command("run")
 def run_command(
-    files: list[Path] = typer.Argument(..., help="XML documents to validate"),
-    pack: str | None = typer.Option(None, "--pack", help="installed rule pack name"),
-    sch: Path | None = typer.Option(None, "--sch", exists=True, dir_okay=False, help="Schematron file"),
-    xslt: Path | None = typer.Option(None, "--xslt", exists=True, dir_okay=False, help="compiled XSLT"),
-    phase: str | None = typer.Option(None, "--phase", help="phase id when compiling --sch"),
+    files: Annotated[list[Path], typer.Argument(help="XML documents to validate")],
+    pack: Annotated[str | None, typer.Option("--pack", help="installed rule pack name")] = None,
+    sch: Annotated[
+        Path | None, typer.Option("--sch", exists=True, dir_okay=False, help="Schematron file")
+    ] = None,
+    xslt: Annotated[
+        Path | None, typer.Option("--xslt", exists=True, dir_okay=False, help="compiled XSLT")
+    ] = None,
+    phase: Annotated[str | None, typer.Option("--phase", help="phase id when compiling --sch")] = None,
 ) -> None:
     """Validate FILES; prints {"file", "fired", "error"} per file, exit code 1 if any file failed to run."""
     if sum(x is not None for x in (pack, sch, xslt)) != 1:

@@ -1,11 +1,20 @@
-"""ISO Schematron -> XSLT 3.0, built for speed: one tree walk for all patterns.
+"""ISO Schematron -> XSLT 3.0, built for speed: one tree walk serves every pattern.
 
-ISO semantics: every pattern visits every node; inside a pattern only the first rule (document
-order) whose context matches fires. The classic skeleton walks the tree once per pattern. Here
-every rule becomes a template of one mode, prioritised by (pattern order, rule order). A fired rule
-hands the node on with ``xsl:next-match`` and tells the following templates which pattern already
-fired, so lower rules of that pattern step aside while the next pattern's rules still get their
-turn; the lowest template walks on to attributes and child elements (``@*|*``, as the skeleton does).
+ISO semantics: every pattern visits every node (the skeleton visits the document node, elements
+and attributes: ``@*|*``); inside a pattern only the first rule (document order) whose context
+matches fires; patterns are independent. The classic skeleton walks the whole tree once per pattern
+and writes a ``fired-rule`` for every match. Here (strategy ``dispatch``, the default) one walk
+visits each node once and, at each node, applies every pattern's own mode to it: the rules of a
+pattern are that mode's templates, prioritised in document order, so Saxon picks exactly the first
+matching rule and stops. Strategy ``next-match`` puts all rules into one mode, prioritised by
+(pattern, rule), and a fired rule passes the node on with ``xsl:next-match``, telling lower rules of
+its own pattern to step aside. ``full_svrl`` keeps the skeleton's per-pattern walks so that
+``active-pattern`` and ``fired-rule`` can be reported. All three give the same findings; only the
+order differs (document order for the first two, pattern by pattern for ``full_svrl``).
+
+Only failed asserts and successful reports are materialised. Dynamic errors in tests, lets and
+messages propagate (no try/catch); XSLT 3.0 itself treats an error while matching a rule context
+as "no match" (Saxon prints a warning), exactly as it does for the officially compiled stylesheets.
 """
 
 from __future__ import annotations
@@ -15,7 +24,6 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from lxml import etree
 
@@ -37,8 +45,8 @@ SVRL = f"{{{SVRL_NS}}}"
 FIRED = f"{INTERNAL}:fired"
 WALK_MODE = f"{INTERNAL}:walk"
 
-LocationStyle = Literal["skeleton", "skeleton-2", "skeleton-3", "xpath"]
 LOCATION_STYLES: tuple[str, ...] = ("skeleton", "skeleton-2", "skeleton-3", "xpath")
+STRATEGIES: tuple[str, ...] = ("dispatch", "next-match")
 SUPPORTED_BINDINGS = {None, "", "xslt", "xslt2", "xslt3", "xpath2", "xpath3", "xpath31"}
 
 # Location functions, one per style. "skeleton" is the ISO skeleton's default
@@ -104,15 +112,15 @@ class _Compiler:
         self.options = options
         if options.location_style not in LOCATION_STYLES:
             raise SchematronCompileError(f"unknown location style {options.location_style!r}")
+        if options.strategy not in STRATEGIES:
+            raise SchematronCompileError(f"unknown strategy {options.strategy!r}")
         binding = self.schema.get("queryBinding")
         if binding is not None and binding.lower() not in SUPPORTED_BINDINGS:
             raise SchematronCompileError(f"unsupported queryBinding {binding!r} (need xslt2/xslt3)")
         self.ns_decls = self._namespace_declarations(expanded.namespaces)
         self.phase_id, self.phase = self._select_phase(options.phase)
         self.patterns = self._active_patterns()
-        self.diagnostics = {
-            d.get("id"): d for d in self.schema.iter(SCH + "diagnostic") if d.get("id")
-        }
+        self.diagnostics = {d.get("id"): d for d in self.schema.iter(SCH + "diagnostic") if d.get("id")}
         self.properties = {p.get("id"): p for p in self.schema.iter(SCH + "property") if p.get("id")}
 
     # ----------------------------------------------------------------- set-up
@@ -169,7 +177,7 @@ class _Compiler:
     def build(self) -> etree._Element:
         sheet = etree.Element(
             _x("stylesheet"),
-            nsmap=self.ns_decls,  # type: ignore[arg-type]
+            nsmap=self.ns_decls,
             attrib={"version": "3.0", "exclude-result-prefixes": "#all"},
         )
         foreign = [c for c in self.schema if isinstance(c.tag, str) and c.tag.startswith(XSL)]
@@ -197,12 +205,12 @@ class _Compiler:
             lets += _children(self.phase, "let")
         for pattern in self.patterns:
             lets += _children(pattern, "let")
-        seen: dict[str, str] = {}
+        seen: set[str] = set()
         for let in lets:
             name = let.get("name", "")
             if name in seen:
                 raise SchematronCompileError(f"global let ${name} is declared twice")
-            seen[name] = let.get("value", "")
+            seen.add(name)
             sheet.append(self._variable(let))
 
     def _variable(self, let: etree._Element) -> etree._Element:
@@ -249,8 +257,10 @@ class _Compiler:
                     if pattern.get(attr):
                         active.set(attr, _avt(pattern.get(attr, "")))
                 name = next(iter(_children(pattern, "title")), None)
-                active.set("name", _avt(_normalize("".join(name.itertext())) if name is not None
-                                        else pattern.get("id", "")))
+                active.set(
+                    "name",
+                    _avt(_normalize("".join(name.itertext())) if name is not None else pattern.get("id", "")),
+                )
                 etree.SubElement(output, _x("apply-templates"), select=".", mode=f"{INTERNAL}:p{index}")
         else:
             etree.SubElement(output, _x("apply-templates"), select=".", mode=WALK_MODE)
@@ -263,8 +273,11 @@ class _Compiler:
         etree.SubElement(template, _x("apply-templates"), select="@*|*", mode=mode)
 
     def _single_walk(self, sheet: etree._Element) -> None:
-        rules = [(i, rule) for i, pattern in enumerate(self.patterns, start=1)
-                 for rule in _children(pattern, "rule")]
+        rules = [
+            (i, rule)
+            for i, pattern in enumerate(self.patterns, start=1)
+            for rule in _children(pattern, "rule")
+        ]
         priority = len(rules)
         for pattern_index, rule in rules:
             self._check_rule(rule)
@@ -293,14 +306,15 @@ class _Compiler:
                 continue
             mode = f"{INTERNAL}:p{index}"
             # An explicit empty fallback: on-no-match="deep-skip" still descends from document nodes.
-            etree.SubElement(
-                sheet, _x("template"), match="document-node()|*|@*", mode=mode, priority="0"
-            )
+            etree.SubElement(sheet, _x("template"), match="document-node()|*|@*", mode=mode, priority="0")
             etree.SubElement(template, _x("apply-templates"), select=".", mode=mode)
             for offset, rule in enumerate(rules):
                 self._check_rule(rule)
                 rule_template = etree.SubElement(
-                    sheet, _x("template"), match=rule.get("context", ""), mode=mode,
+                    sheet,
+                    _x("template"),
+                    match=rule.get("context", ""),
+                    mode=mode,
                     priority=str(len(rules) - offset),
                 )
                 self._rule_body(rule_template, rule)
@@ -313,7 +327,10 @@ class _Compiler:
         for offset, rule in enumerate(rules):
             self._check_rule(rule)
             template = etree.SubElement(
-                sheet, _x("template"), match=rule.get("context", ""), mode=mode,
+                sheet,
+                _x("template"),
+                match=rule.get("context", ""),
+                mode=mode,
                 priority=str(len(rules) - offset),
             )
             fired = etree.SubElement(template, SVRL + "fired-rule", context=_avt(rule.get("context", "")))
@@ -351,7 +368,7 @@ class _Compiler:
             if el.get(attr) is not None:
                 result.set(attr, _avt(el.get(attr, "")))
         subject = el.get("subject") or rule.get("subject")
-        target = f"({subject})[1]" if subject else "."
+        target = f"(({subject}), .)[1]" if subject else "."  # an empty subject falls back to the context
         result.set("location", f"{{{INTERNAL}:location({target})}}")
         for diagnostic_id in (el.get("diagnostics") or "").split():
             diagnostic = self.diagnostics.get(diagnostic_id)
@@ -397,7 +414,7 @@ def _next_match(parent: etree._Element, pattern_index: int) -> None:
 
 def _copy_in_scope(el: etree._Element) -> etree._Element:
     """Deep copy that keeps every namespace in scope at ``el`` (XPath inside may use any of them)."""
-    new = etree.Element(el.tag, attrib=dict(el.attrib), nsmap=el.nsmap)  # type: ignore[arg-type]
+    new = etree.Element(el.tag, attrib=dict(el.attrib), nsmap=el.nsmap)
     new.text = el.text
     for child in el:
         copied = copy.deepcopy(child)

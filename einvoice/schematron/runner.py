@@ -36,8 +36,11 @@ class SchematronRunner:
     def _thread_executable(self) -> Any:
         executable = getattr(self._local, "executable", None)
         if executable is None:
-            executable = self._executable.clone() if threading.current_thread() is not threading.main_thread() \
+            executable = (
+                self._executable.clone()
+                if threading.current_thread() is not threading.main_thread()
                 else self._executable
+            )
             self._local.executable = executable
         return executable
 

@@ -15,8 +15,9 @@ SCH = """<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt
   <pattern id="a"><rule context="item">
     <assert test="xs:decimal(@v) lt 10" id="A-1" flag="fatal">too big: <value-of select="@v"/></assert>
   </rule></pattern>
-  <pattern id="b"><rule context="doc"><report test="count(item) gt 1" id="B-1" flag="warning">many</report></rule>
-  </pattern>
+  <pattern id="b"><rule context="doc">
+    <report test="count(item) gt 1" id="B-1" flag="warning">many</report>
+  </rule></pattern>
 </schema>"""
 
 
@@ -50,9 +51,7 @@ def test_compile_then_run_with_xslt(tmp_path: Path) -> None:
 
 def test_run_with_sch_reports_errors_and_exits_1(tmp_path: Path) -> None:
     sch, good, _, broken = _files(tmp_path)
-    result = CliRunner().invoke(
-        app, ["run", "--sch", str(sch), str(good), str(broken)]
-    )
+    result = CliRunner().invoke(app, ["run", "--sch", str(sch), str(good), str(broken)])
     assert result.exit_code == 1
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert lines[0]["error"] is None
@@ -77,7 +76,9 @@ def test_exactly_one_source_is_required(tmp_path: Path) -> None:
 
 def test_compile_error_exit_code(tmp_path: Path) -> None:
     sch = tmp_path / "bad.sch"
-    sch.write_text('<schema xmlns="http://purl.oclc.org/dsdl/schematron"><include href="missing.sch"/></schema>')
+    sch.write_text(
+        '<schema xmlns="http://purl.oclc.org/dsdl/schematron"><include href="missing.sch"/></schema>'
+    )
     result = CliRunner().invoke(app, ["compile", str(sch), "-o", str(tmp_path / "x.xsl")])
     assert result.exit_code == 2
 

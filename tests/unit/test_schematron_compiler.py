@@ -62,7 +62,9 @@ FIRST_MATCH_DOC = '<doc><item special="1">t</item><item/><other/></doc>'
 
 
 @pytest.mark.parametrize("options", STRATEGIES, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
-def test_only_the_first_matching_rule_of_each_pattern_fires(tmp_path: Path, options: dict[str, object]) -> None:
+def test_only_the_first_matching_rule_of_each_pattern_fires(
+    tmp_path: Path, options: dict[str, object]
+) -> None:
     fired = run(tmp_path, FIRST_MATCH, FIRST_MATCH_DOC, **options)
     assert ids(fired) == Counter(
         {"P1-special": 1, "P1-item": 1, "P1-any": 2, "P2-item": 2, "P3-root": 1, "P3-attr": 1}
@@ -149,7 +151,7 @@ def test_phases_select_patterns(tmp_path: Path) -> None:
     assert ids(run(tmp_path, body, doc, attrs=LET_ATTRS, phase="other")) == Counter({"Q": 1})
     # #ALL: both patterns, and no phase-level lets (so $limit must not be used): drop pattern p.
     all_body = body.replace('<report test="$n gt $limit"', '<report test="$n gt 2"').replace(
-        "over <value-of select=\"$limit\"/>", ""
+        'over <value-of select="$limit"/>', ""
     )
     assert ids(run(tmp_path, all_body, doc, attrs=LET_ATTRS, phase="#ALL")) == Counter(
         {"OVER": 1, "LATE": 1, "Q": 1}
@@ -171,7 +173,10 @@ def test_diagnostics_are_referenced_and_evaluated(tmp_path: Path) -> None:
     svrl = SchematronRunner(xslt).run_svrl(parse_document(b'<doc><item code="C7"/></doc>'))
     root = etree.fromstring(svrl.encode())
     refs = root.findall(f".//{SVRL}failed-assert/{SVRL}diagnostic-reference")
-    assert [(r.get("diagnostic"), "".join(r.itertext())) for r in refs] == [("d1", "code is C7"), ("d2", "in item")]
+    assert [(r.get("diagnostic"), "".join(r.itertext())) for r in refs] == [
+        ("d1", "code is C7"),
+        ("d2", "in item"),
+    ]
     assert root.find(f".//{SVRL}failed-assert/{SVRL}text").text == "missing ok"
 
 
@@ -183,7 +188,9 @@ def test_unknown_diagnostic_is_a_compile_error(tmp_path: Path) -> None:
 
 def test_dynamic_errors_raise(tmp_path: Path) -> None:
     body = """<ns prefix="xs" uri="http://www.w3.org/2001/XMLSchema"/>
-      <pattern><rule context="item"><assert test="xs:decimal(@amount) ge 0" id="E">x</assert></rule></pattern>"""
+      <pattern><rule context="item">
+        <assert test="xs:decimal(@amount) ge 0" id="E">x</assert>
+      </rule></pattern>"""
     runner = SchematronRunner(compile_to(tmp_path, body))
     assert runner.run_bytes(b'<doc><item amount="1.5"/></doc>') == []
     with pytest.raises(SchematronError, match="abc"):
@@ -191,7 +198,9 @@ def test_dynamic_errors_raise(tmp_path: Path) -> None:
 
 
 def test_doctype_is_refused(tmp_path: Path) -> None:
-    runner = SchematronRunner(compile_to(tmp_path, '<pattern><rule context="a"><assert test="1"/></rule></pattern>'))
+    runner = SchematronRunner(
+        compile_to(tmp_path, '<pattern><rule context="a"><assert test="1"/></rule></pattern>')
+    )
     with pytest.raises(SchematronError, match="DOCTYPE"):
         runner.run_bytes(b'<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>')
 
@@ -224,7 +233,9 @@ def test_location_styles(tmp_path: Path, style: str, element: str, attribute: st
     body = """<ns prefix="n" uri="urn:doc"/><pattern>
       <rule context="n:item[2]"><report test="true()" id="E">e</report></rule>
       <rule context="n:item[2]/@code"><report test="true()" id="A">a</report></rule></pattern>"""
-    fired = run(tmp_path, body, '<p:d xmlns:p="urn:doc"><p:item/><p:item code="v2"/></p:d>', location_style=style)
+    fired = run(
+        tmp_path, body, '<p:d xmlns:p="urn:doc"><p:item/><p:item code="v2"/></p:d>', location_style=style
+    )
     assert [(f.id, f.location) for f in fired] == [("E", element), ("A", attribute)]
 
 
@@ -243,7 +254,9 @@ def test_full_svrl_reports_active_patterns_and_fired_rules(tmp_path: Path) -> No
 
 def test_compile_file_writes_xslt(tmp_path: Path) -> None:
     sch = tmp_path / "x.sch"
-    sch.write_text(SCHEMA.format(attrs="", body='<pattern><rule context="a"><assert test="b"/></rule></pattern>'))
+    sch.write_text(
+        SCHEMA.format(attrs="", body='<pattern><rule context="a"><assert test="b"/></rule></pattern>')
+    )
     out = compile_file(sch, tmp_path / "sub" / "x.xsl")
     root = etree.parse(str(out)).getroot()
     assert root.tag == "{http://www.w3.org/1999/XSL/Transform}stylesheet"
@@ -255,3 +268,13 @@ def test_unsupported_query_binding_is_refused(tmp_path: Path) -> None:
     sch.write_text('<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xquery"/>')
     with pytest.raises(SchematronCompileError, match="queryBinding"):
         compile_expanded(expand_schema(sch))
+
+
+def test_runner_is_usable_from_several_threads(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    runner = SchematronRunner(compile_to(tmp_path, FIRST_MATCH))
+    expected = ids(runner.run_bytes(FIRST_MATCH_DOC.encode()))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: ids(runner.run_bytes(FIRST_MATCH_DOC.encode())), range(40)))
+    assert all(r == expected for r in results)

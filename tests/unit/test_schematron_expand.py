@@ -36,7 +36,9 @@ def test_substituted_values_are_not_expanded_again() -> None:
 
 
 def test_includes_resolve_relative_to_the_including_file(tmp_path: Path) -> None:
-    _write(tmp_path / "parts" / "rule.sch", f'<rule {NS} context="b"><assert test="1" id="R">r</assert></rule>')
+    _write(
+        tmp_path / "parts" / "rule.sch", f'<rule {NS} context="b"><assert test="1" id="R">r</assert></rule>'
+    )
     _write(
         tmp_path / "parts" / "pattern.sch",
         f'<pattern {NS} id="p1"><rule context="a"><assert test="1" id="A">a</assert></rule>'
@@ -132,7 +134,8 @@ def test_abstract_rules_are_copied_into_extending_rules(tmp_path: Path) -> None:
         tmp_path / "main.sch",
         f"""<schema {NS}>
           <pattern id="p">
-            <rule abstract="true" id="base"><let name="n" value="1"/><assert test="@a" id="A">a</assert></rule>
+            <rule abstract="true" id="base"><let name="n" value="1"/>
+              <assert test="@a" id="A">a</assert></rule>
             <rule abstract="true" id="more"><extends rule="base"/><assert test="@b" id="B">b</assert></rule>
             <rule context="x"><extends rule="more"/><assert test="@c" id="C">c</assert>
               <extends href="ext.sch"/></rule>
@@ -151,7 +154,8 @@ def test_hardened_parser_does_not_expand_entities(tmp_path: Path) -> None:
     main = _write(
         tmp_path / "main.sch",
         f'<!DOCTYPE schema [<!ENTITY x SYSTEM "{secret.as_uri()}">]>'
-        f'<schema {NS}><pattern id="p"><rule context="a"><assert test="1">&x;</assert></rule></pattern></schema>',
+        f'<schema {NS}><pattern id="p"><rule context="a">'
+        "<assert test='1'>&x;</assert></rule></pattern></schema>",
     )
     root = expand_schema(main).root
     assert "TOPSECRET" not in etree.tostring(root, encoding="unicode")
