@@ -367,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     figures["ratios"].update({"cpu_ours_vs_baseline_official": a_cpu / c_cpu,
                               "cpu_ours_vs_baseline_our_xslt": b_cpu / c_cpu,
                               "cpu_baseline_our_xslt_vs_official": a_cpu / b_cpu})
-    print(f"  by CPU time: {a_cpu / c_cpu:.2f}x = pipeline {b_cpu / c_cpu:.2f}x x compiled XSLT {a_cpu / b_cpu:.2f}x")
+    print(f"  by CPU time: {a_cpu / c_cpu:.2f}x = pipeline {b_cpu / c_cpu:.2f}x "
+          f"x compiled XSLT {a_cpu / b_cpu:.2f}x")
 
     # time versus number of invoice lines
     sizes = (10, 100, 1000) if args.quick else (10, 100, 1000, 5000)

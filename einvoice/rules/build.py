@@ -144,7 +144,9 @@ def build_pack(
             compiled = False
         else:
             for rel in spec.compile:
-                target = compile_schematron(compile_fn, out, rel)
+                # KoSIT's XRechnung release reports locations in the style of its own build.
+                style = "skeleton-3" if spec.build == "xrechnung" else None
+                target = compile_schematron(compile_fn, out, rel, location_style=style)
                 files[f"compiled:{PurePosixPath(rel).stem}"] = target
         files["sch"] = spec.main
         if compiled:
@@ -174,13 +176,14 @@ def build_pack(
     )
 
 
-def compile_schematron(compile_fn: CompileFn, pack_dir: Path, rel: str) -> str:
+def compile_schematron(compile_fn: CompileFn, pack_dir: Path, rel: str, *, location_style: str | None = None) -> str:
     """Compile one Schematron file of the pack to ``compiled/<stem>.xsl``; returns its relative path."""
     target_rel = f"{COMPILED_DIR}/{PurePosixPath(rel).stem}.xsl"
     target = pack_dir / target_rel
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        compile_fn(pack_dir / PurePosixPath(rel), target)
+        options = {"location_style": location_style} if location_style else {}
+        compile_fn(pack_dir / PurePosixPath(rel), target, **options)
     except Exception as exc:
         raise RulePackError(f"compiling Schematron {rel} failed: {exc}") from exc
     if not target.is_file() or target.stat().st_size == 0:
