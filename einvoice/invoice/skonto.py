@@ -17,9 +17,9 @@ from einvoice.invoice.model import SkontoTerm
 _STRICT = re.compile(r"#SKONTO#TAGE=([0-9]+)#PROZENT=([0-9]+\.[0-9]{2})(?:#BASISBETRAG=(-?[0-9]+\.[0-9]{2}))?#")
 # The same segments, forgiving case, spaces and separators, to say what exactly is wrong.
 _LOOSE = re.compile(
-    r"(?P<hash>#?)\s*SKONTO\s*#\s*TAGE\s*=\s*(?P<days>[^#]*?)\s*"
-    r"#\s*PROZENT\s*=\s*(?P<percent>[^#]*?)\s*"
-    r"(?:#\s*BASISBETRAG\s*=\s*(?P<base>[^#]*?)\s*)?(?P<end>#?)",
+    r"(?P<hash>#?)\s*SKONTO\s*#\s*TAGE\s*=(?P<days>[^#]*)"
+    r"#\s*PROZENT\s*=(?P<percent>[^#]*)"
+    r"(?:#\s*BASISBETRAG\s*=(?P<base>[^#]*))?(?P<end>#?)",
     re.IGNORECASE,
 )
 _TERM_START = re.compile(r"#?\s*SKONTO\s*#", re.IGNORECASE)
@@ -57,7 +57,7 @@ def parse_skonto(payment_terms_text: str) -> tuple[list[SkontoTerm], list[str]]:
 def _split_terms(line: str) -> list[str]:
     """Cut a line at every ``#SKONTO#`` after the first; text before the first stays with it."""
     starts = [m.start() for m in _TERM_START.finditer(line)]
-    cuts = [0] + [s for s in starts if s > 0 and line[s] == "#"]
+    cuts = [0] + [s for s in starts[1:] if line[s] == "#"]
     return [line[a:b].strip() for a, b in zip(cuts, [*cuts[1:], len(line)], strict=True) if line[a:b].strip()]
 
 
@@ -84,11 +84,11 @@ def _read_term(text: str, where: str, errors: list[str]) -> SkontoTerm | None:
         problems.append("SKONTO, TAGE, PROZENT and BASISBETRAG must be written in capitals")
     if re.search(r"\s", loose.group(0)):
         problems.append("spaces are not allowed inside the term")
-    days = _read_days(loose.group("days"), problems)
-    percent = _read_decimal("PROZENT", loose.group("percent"), problems, signed=False)
+    days = _read_days(loose.group("days").strip(), problems)
+    percent = _read_decimal("PROZENT", loose.group("percent").strip(), problems, signed=False)
     base = None
     if loose.group("base") is not None:
-        base = _read_decimal("BASISBETRAG", loose.group("base"), problems, signed=True)
+        base = _read_decimal("BASISBETRAG", loose.group("base").strip(), problems, signed=True)
     for problem in problems:
         errors.append(f"{where}: {problem}.")
     if days is None or percent is None or (loose.group("base") is not None and base is None):

@@ -176,7 +176,9 @@ def build_pack(
     )
 
 
-def compile_schematron(compile_fn: CompileFn, pack_dir: Path, rel: str, *, location_style: str | None = None) -> str:
+def compile_schematron(
+    compile_fn: CompileFn, pack_dir: Path, rel: str, *, location_style: str | None = None
+) -> str:
     """Compile one Schematron file of the pack to ``compiled/<stem>.xsl``; returns its relative path."""
     target_rel = f"{COMPILED_DIR}/{PurePosixPath(rel).stem}.xsl"
     target = pack_dir / target_rel

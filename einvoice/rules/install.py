@@ -351,10 +351,7 @@ def install(
             result = build_pack(spec, root, out, check_xslt=check_xslt, compiler=compiler)
             excluded = (*result.generated, COMPILED_DIR)
             sha = content_hash(out, exclude=excluded)
-            if result.origin == "source":
-                origin = label(spec)
-            else:
-                origin = f"python package {package_version(spec.package)}"
+            origin = label(spec) if result.origin == "source" else f"python package {package_version(spec.package)}"
 
             pack = InstalledPack(
                 name=spec.name,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     """Severity after KoSIT custom levels are applied; error and fatal reject a document."""
 
     FATAL = "fatal"
@@ -20,7 +20,7 @@ class Level(str, Enum):
         return self in (Level.FATAL, Level.ERROR)
 
 
-class StepKind(str, Enum):
+class StepKind(StrEnum):
     """The kinds of validation steps, in the order KoSIT runs them."""
 
     WELLFORMED = "wellformedness"

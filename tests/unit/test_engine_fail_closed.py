@@ -12,7 +12,8 @@ from einvoice.validation.model import Level
 from einvoice.validation.scenarios import ScenarioSet
 
 XSD = """<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:t" elementFormDefault="qualified">
-  <xs:element name="a"><xs:complexType><xs:sequence><xs:element name="b" type="xs:string"/></xs:sequence><xs:attribute name="kind"/>
+  <xs:element name="a"><xs:complexType>
+    <xs:sequence><xs:element name="b" type="xs:string"/></xs:sequence><xs:attribute name="kind"/>
   </xs:complexType></xs:element></xs:schema>"""
 
 FAILING_XSLT = """<xsl:stylesheet version="3.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
@@ -90,7 +91,7 @@ def test_good_document_is_accepted(validator: Validator) -> None:
 def test_xslt_dynamic_error_is_not_accepted(validator: Validator) -> None:
     result = validator.validate_bytes(doc("boom"), "boom.xml")
     assert not result.accepted
-    failing = [s for s in result.steps if s.id == "failing"][0]
+    failing = next(s for s in result.steps if s.id == "failing")
     assert failing.error and "exploded" in failing.error
 
 
