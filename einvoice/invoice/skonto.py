@@ -24,6 +24,7 @@ _LOOSE = re.compile(
 )
 _TERM_START = re.compile(r"#?\s*SKONTO\s*#", re.IGNORECASE)
 _ATTEMPT = re.compile(r"#\s*SKONTO|SKONTO\s*#|\bTAGE\s*=|\bPROZENT\s*=|\bBASISBETRAG\s*=", re.IGNORECASE)
+_KEYWORD = re.compile(r"SKONTO|TAGE|PROZENT|BASISBETRAG", re.IGNORECASE)
 _TWO_DECIMALS = re.compile(r"-?[0-9]+\.[0-9]{2}")
 _NUMBER = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?")
 _FORMAT = "#SKONTO#TAGE=n#PROZENT=n.nn# (optionally followed by BASISBETRAG=n.nn#)"
@@ -79,7 +80,7 @@ def _read_term(text: str, where: str, errors: list[str]) -> SkontoTerm | None:
         problems.append("the term must begin with '#'")
     if not loose.group("end"):
         problems.append("the term must end with '#'")
-    keywords = re.findall(r"[A-Za-z]+(?=\s*[#=])", loose.group(0))
+    keywords = _KEYWORD.findall(loose.group(0))
     if any(word != word.upper() for word in keywords):
         problems.append("SKONTO, TAGE, PROZENT and BASISBETRAG must be written in capitals")
     if re.search(r"\s", loose.group(0)):

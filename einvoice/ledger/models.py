@@ -8,10 +8,13 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import DDL, JSON, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from einvoice.db import Base
+
+GENESIS_HASH = "0" * 64  # the "previous hash" of the first journal entry
+HEAD_ID = 1  # the journal head is a single row
 
 
 def utcnow() -> datetime:
@@ -119,3 +122,12 @@ class JournalHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# A new database starts with the genesis head, so the first append has a row to lock (the Alembic
+# migration that creates the table inserts the same row).
+event.listen(
+    JournalHead.__table__,
+    "after_create",
+    DDL(f"INSERT INTO journal_head (id, seq, hash) VALUES ({HEAD_ID}, 0, '{GENESIS_HASH}')"),
+)
