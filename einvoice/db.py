@@ -89,10 +89,9 @@ class UnitOfWork:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        try:
-            self.session.rollback()
-        finally:
-            self.session.close()
+        # close() rolls back anything uncommitted but, unlike rollback(), keeps loaded attributes
+        # readable on the now-detached objects the caller may return.
+        self.session.close()
 
     def commit(self) -> None:
         self.session.commit()
