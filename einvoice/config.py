@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Content-addressed store of original bytes; a folder in data_dir by default.
     blob_dir: Path | None = None
+    # POST /api/v1/validate without a token, like the KoSIT validator daemon (trusted networks only).
+    validate_public: bool = False
     # Hard limits that keep hostile input from exhausting memory or time.
     max_document_bytes: int = 50 * 1024 * 1024
     max_xml_depth: int = 256

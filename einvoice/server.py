@@ -80,7 +80,6 @@ def serve(
     from einvoice.intake import broker
     from einvoice.intake.embedded import EmbeddedWorker
     from einvoice.intake.sweeper import Sweeper, sweep_once
-    from einvoice.web.app import create_app
 
     _setup_logging(log_level)
     settings = get_settings()
@@ -98,6 +97,8 @@ def serve(
         background = Sweeper(interval=sweep_interval, stale_after=stale_after).start()
         console.print("Redis mode: jobs go to `einvoice worker` processes")
     try:
+        from einvoice.web.app import create_app
+
         uvicorn.run(create_app(), host=host, port=port, log_level=log_level.lower())
     finally:
         background.stop()
@@ -297,7 +298,7 @@ def _demo_token(user: str) -> str:
     with UnitOfWork() as uow:
         issued = accounts.create_token(uow, user, label="einvoice demo")
         uow.commit()
-    console.print(f"new API token for {user!r} (shown once): {issued.token}")
+    typer.echo(f"new API token for {user!r} (shown once): {issued.token}")
     return issued.token
 
 
@@ -387,11 +388,11 @@ def _money(value: Any, currency: str | None) -> str | None:
 
 def _note(duplicate_of: str | None, validation: dict[str, Any] | None, last_error: str | None) -> str:
     if duplicate_of:
-        return f"duplicate of {duplicate_of[:8]}"
+        return f"suspected duplicate of {duplicate_of[:8]}"
     if last_error:
-        return last_error[:80]
+        return last_error[:100]
     if validation and validation.get("accepted") is False:
-        return str(validation.get("reason") or "")[:80]
+        return str(validation.get("reason") or "")[:100]
     return ""
 
 
@@ -400,13 +401,19 @@ STATUS_STYLE = {"accepted": "green", "rejected": "red", "failed": "red", "duplic
 
 def _print_rows(rows: list[DemoRow]) -> None:
     table = Table(title="Ledger (Rechnungseingangsbuch)")
-    for column in ("file", "id", "status", "number", "seller", "gross", "note"):
-        table.add_column(column, overflow="fold")
+    table.add_column("file", no_wrap=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("number", no_wrap=True)
+    table.add_column("seller", overflow="ellipsis", no_wrap=True, max_width=24)
+    table.add_column("gross", no_wrap=True, justify="right")
+    table.add_column("note", overflow="fold")
     for row in rows:
         style = STATUS_STYLE.get(row.status, "cyan")
         table.add_row(row.file, row.id[:8], f"[{style}]{row.status}[/{style}]", row.number or "",
                       row.seller or "", row.gross or "", row.note)
-    console.print(table)
+    # Piped output gets room for the whole table instead of the 80 columns of a dumb terminal.
+    (console if console.is_terminal else Console(width=160)).print(table)
 
 
 # ------------------------------------------------------------------ mounting

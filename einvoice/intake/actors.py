@@ -13,8 +13,6 @@ import threading
 import dramatiq
 from dramatiq import Broker
 
-import einvoice.accounts.models
-import einvoice.ledger.models  # noqa: F401  (a job touches both: register every table it joins)
 from einvoice.db import UnitOfWork
 from einvoice.intake import service
 from einvoice.intake.broker import QUEUE, get_broker

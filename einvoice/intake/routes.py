@@ -87,7 +87,8 @@ async def receive_invoice(
     try:
         outcome = await run_in_threadpool(
             lambda: submit(data=upload.data, channel=Channel.API.value, sender=principal.user_id,
-                           filename=upload.filename[:500], content_type=upload.content_type))
+                           filename=upload.filename[:500],
+                           content_type=upload.content_type[:200] if upload.content_type else None))
     except DocumentRefused as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from None
     if not outcome.created:

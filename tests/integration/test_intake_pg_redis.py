@@ -10,7 +10,6 @@ is set: there they must run.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pwd
 import shutil
@@ -384,3 +383,28 @@ def test_redis_restart_under_load(stack: tuple[Stack, Redis]) -> None:
     assert "sweeper re-enqueued" in running.logs(), "the lost jobs were not re-enqueued by the sweeper"
     print(f"\nRedis restart test: {len(ids)} invoices, Redis down from {down_at:.1f} s to {up_at:.1f} s "
           f"({len(feeder.during_outage)} submitted meanwhile), all accepted after {total:.1f} s; {timings}")
+
+
+def test_worker_supervisor_replaces_a_killed_process(stack: tuple[Stack, Redis]) -> None:
+    """``einvoice worker --processes 2``: a child that dies is replaced, the work goes on."""
+    running, _ = stack
+    log_path = running.folder / "supervisor.log"
+    with open(log_path, "wb") as log:
+        parent = subprocess.Popen(
+            [sys.executable, "-m", "einvoice.server", "worker", "--processes", "2", "--threads", "1",
+             "--sweep-interval", "1", "--stale-after", "4"],
+            cwd=ROOT, env=running.env, stdout=log, stderr=subprocess.STDOUT)
+    parent.log_path = log_path  # type: ignore[attr-defined]
+    running.workers.append(parent)
+    wait_for(lambda: log_path.read_text().count(WORKER_READY) >= 2, 90, "two worker processes")
+    children = Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
+    assert len(children) >= 2
+    os.kill(int(children[0]), signal.SIGKILL)
+
+    feeder = Feeder(documents("SUP", 20, lines=50))
+    feeder.start()
+    ids = feeder.finish()
+    assert_all_final_once(ids, running)
+    wait_for(lambda: log_path.read_text().count(WORKER_READY) >= 3, 90, "the replacement process")
+    assert "starting a new one" in log_path.read_text()
+    assert parent.poll() is None
