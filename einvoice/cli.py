@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from einvoice import __version__
+from einvoice.accounts.cli import tokens_app, units_app, users_app
+from einvoice.ledger.cli import app as ledger_app
 from einvoice.rules.cli import app as rules_app
 from einvoice.schematron.cli import app as schematron_app
 from einvoice.validation.cli import validate
@@ -17,6 +19,10 @@ app = typer.Typer(
 )
 app.add_typer(rules_app, name="rules", help="Install and list the official rule packs.")
 app.add_typer(schematron_app, name="schematron", help="Compile and run ISO Schematron.")
+app.add_typer(ledger_app, name="ledger", help="Check the invoice ledger and its journal.")
+app.add_typer(users_app, name="users", help="Manage users.")
+app.add_typer(tokens_app, name="tokens", help="Manage API tokens.")
+app.add_typer(units_app, name="units", help="Manage organisational units.")
 app.command("validate")(validate)
 
 

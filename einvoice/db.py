@@ -106,9 +106,26 @@ def unit_of_work() -> Iterator[UnitOfWork]:
         yield uow
 
 
-def create_schema(bind: Engine | None = None) -> None:
-    """Create missing tables (embedded first start and tests) — replaced by Alembic ``upgrade`` later."""
-    import einvoice.accounts.models
-    import einvoice.ledger.models  # noqa: F401  (register tables)
+def alembic_config(url: str | None = None) -> Any:
+    """Alembic configuration for the migrations shipped inside the package (no alembic.ini needed)."""
+    from alembic.config import Config
 
-    Base.metadata.create_all(bind or engine())
+    config = Config()
+    config.set_main_option("script_location", "einvoice:migrations")
+    config.set_main_option("sqlalchemy.url", url or get_settings().effective_database_url)
+    return config
+
+
+def upgrade(url: str | None = None) -> None:
+    """Bring the database schema to the newest migration (creates the database on first start)."""
+    from alembic import command
+
+    settings = get_settings()
+    if (url or settings.effective_database_url).startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(url), "head")
+
+
+def create_schema(bind: Engine | None = None) -> None:
+    """Create the schema with the migrations (the one way tables come into being)."""
+    upgrade(bind.url.render_as_string(hide_password=False) if bind is not None else None)

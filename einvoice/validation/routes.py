@@ -47,7 +47,7 @@ async def validation_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal | None:
     """Anyone when ``validate_public`` is set (like KoSIT's daemon); otherwise a valid token."""
-    if getattr(app_settings(request), "validate_public", False):
+    if app_settings(request).validate_public:
         return None
     return await authenticate(credentials)
 
