@@ -20,7 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from einvoice.config import PROJECT_ROOT, Settings, get_settings
-from einvoice.intake.sweeper import DEFAULT_INTERVAL, DEFAULT_STALE_AFTER
+from einvoice.intake import DEFAULT_STALE_AFTER
+from einvoice.intake import DEFAULT_SWEEP_INTERVAL as DEFAULT_INTERVAL
 
 log = logging.getLogger("einvoice.server")
 console = Console()
@@ -29,10 +30,27 @@ err_console = Console(stderr=True)
 SAMPLES_DIR = PROJECT_ROOT / "samples"
 DEMO_USER = "demo-supplier"
 
-SweepInterval = Annotated[float, typer.Option("--sweep-interval", min=0.1,
-                                              help="Seconds between sweeps for stale work.")]
-StaleAfter = Annotated[float, typer.Option("--stale-after", min=0.0,
-                                           help="Re-enqueue entries pending without change this long (s).")]
+SweepInterval = Annotated[float | None, typer.Option(
+    "--sweep-interval", min=0.1,
+    help=f"Seconds between sweeps for stale work (default: EINVOICE_SWEEP_INTERVAL or {DEFAULT_INTERVAL:.0f}).")]
+StaleAfter = Annotated[float | None, typer.Option(
+    "--stale-after", min=0.0,
+    help="Re-enqueue entries pending without change for this many seconds "
+         f"(default: EINVOICE_SWEEP_STALE_AFTER or {DEFAULT_STALE_AFTER:.0f}).")]
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    interval: float
+    stale_after: float
+
+    @classmethod
+    def resolve(cls, settings: Settings, interval: float | None, stale_after: float | None) -> SweepOptions:
+        """Command-line values first, then the (optional) settings, then the defaults."""
+        return cls(
+            interval if interval is not None else float(getattr(settings, "sweep_interval", DEFAULT_INTERVAL)),
+            stale_after if stale_after is not None
+            else float(getattr(settings, "sweep_stale_after", DEFAULT_STALE_AFTER)))
 
 
 def _setup_logging(level: str = "info") -> None:
@@ -69,32 +87,35 @@ def serve(
     worker_threads: Annotated[int, typer.Option(
         "--worker-threads", "--workers-threads", min=1,
         help="Threads of the embedded worker (only without EINVOICE_REDIS_URL).")] = 2,
-    sweep_interval: SweepInterval = DEFAULT_INTERVAL,
-    stale_after: StaleAfter = DEFAULT_STALE_AFTER,
+    sweep_interval: SweepInterval = None,
+    stale_after: StaleAfter = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run the HTTP API; without Redis also the processing workers (embedded mode)."""
     import uvicorn
 
     from einvoice.db import create_schema
-    from einvoice.intake import broker
+    from einvoice.intake import broker, service
     from einvoice.intake.embedded import EmbeddedWorker
     from einvoice.intake.sweeper import Sweeper, sweep_once
 
     _setup_logging(log_level)
     settings = get_settings()
     require_rule_packs(settings)
+    sweep = SweepOptions.resolve(settings, sweep_interval, stale_after)
     create_schema()
     jobs = broker.configure(settings)
     background: EmbeddedWorker | Sweeper
     if broker.is_embedded(jobs):
-        background = EmbeddedWorker(threads=worker_threads, sweep_interval=sweep_interval,
-                                    stale_after=stale_after).start()
+        background = EmbeddedWorker(threads=worker_threads, sweep_interval=sweep.interval,
+                                    stale_after=sweep.stale_after).start()
         # Whatever was pending when the last embedded run stopped lived only in its memory.
         resumed = sweep_once(stale_after=0)
         console.print(f"embedded mode: {worker_threads} worker thread(s), {resumed} pending invoice(s) resumed")
     else:
-        background = Sweeper(interval=sweep_interval, stale_after=stale_after).start()
+        background = Sweeper(interval=sweep.interval, stale_after=sweep.stale_after).start()
+        # The API validates too (/api/v1/validate, reports): compile in the background.
+        threading.Thread(target=service.validator, name="einvoice-warm-up", daemon=True).start()
         console.print("Redis mode: jobs go to `einvoice worker` processes")
     try:
         from einvoice.web.app import create_app
@@ -110,8 +131,8 @@ def serve(
 def worker(
     processes: Annotated[int, typer.Option(min=1, help="Worker processes (each builds its own validator).")] = 1,
     threads: Annotated[int, typer.Option(min=1, help="Threads per process.")] = 2,
-    sweep_interval: SweepInterval = DEFAULT_INTERVAL,
-    stale_after: StaleAfter = DEFAULT_STALE_AFTER,
+    sweep_interval: SweepInterval = None,
+    stale_after: StaleAfter = None,
     sweeper: Annotated[bool, typer.Option("--sweeper/--no-sweeper",
                                           help="Also re-enqueue stale work from here.")] = True,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
@@ -125,17 +146,11 @@ def worker(
             "(e.g. redis://localhost:6379/0).\nWithout Redis, `einvoice serve` runs the workers "
             "in-process (embedded mode); no separate worker is needed.", code=2)
     require_rule_packs(settings)
-    sweep = SweepOptions(sweep_interval, stale_after) if sweeper else None
+    sweep = SweepOptions.resolve(settings, sweep_interval, stale_after) if sweeper else None
     if processes == 1:
         run_worker_process(threads, sweep, log_level)
     else:
         supervise(processes, threads, sweep, log_level)
-
-
-@dataclass(frozen=True)
-class SweepOptions:
-    interval: float
-    stale_after: float
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

@@ -24,10 +24,14 @@ ACTOR_NAME = "process_invoice"
 
 def process_invoice(invoice_id: str) -> None:
     """Validate and extract one entry (``process`` commits its ``validating`` mark, we the verdict)."""
-    from einvoice.ledger.service import process
+    from einvoice.ledger.service import InvoiceNotFound, process
 
     with UnitOfWork() as uow:
-        status = process(uow, service.blobs(), service.validator(), invoice_id)
+        try:
+            status = process(uow, service.blobs(), service.validator(), invoice_id)
+        except InvoiceNotFound:
+            log.error("job for unknown invoice %s dropped (nothing to process)", invoice_id)
+            return
         uow.commit()
     log.debug("invoice %s: %s", invoice_id, status)
 

@@ -166,6 +166,23 @@ def boot(broker: Broker) -> None:
             broker.emit_after("process_boot")
 
 
+def backlog(broker: Broker | None = None) -> int | None:
+    """Jobs waiting in the queue (not yet taken by a worker), or None when the broker cannot say."""
+    from dramatiq.brokers.redis import RedisBroker
+    from dramatiq.common import dq_name
+
+    broker = broker or get_broker()
+    names = (QUEUE, dq_name(QUEUE))
+    try:
+        if isinstance(broker, StubBroker):
+            return sum(broker.queues[name].qsize() for name in names if name in broker.queues)
+        if isinstance(broker, RedisBroker):
+            return sum(int(broker.client.llen(f"{broker.namespace}:{name}")) for name in names)
+    except Exception:  # broker down: unknown
+        log.debug("cannot read the queue length", exc_info=True)
+    return None
+
+
 def is_embedded(broker: Broker | None = None) -> bool:
     """True when jobs run inside this process (no Redis configured)."""
     return isinstance(broker or get_broker(), StubBroker)

@@ -130,6 +130,7 @@ def _stamp_enqueued(invoice_ids: list[str]) -> None:
 
 
 def statuses(invoice_ids: Iterable[str]) -> dict[str, str]:
+    """Current status per id (one query)."""
     ids = list(invoice_ids)
     with UnitOfWork() as uow:
         rows = uow.session.execute(select(Invoice.id, Invoice.status).where(Invoice.id.in_(ids)))
@@ -140,7 +141,8 @@ def wait_until_final(invoice_ids: Iterable[str], *, timeout: float = 120.0,
                      poll: float = 0.2) -> dict[str, str]:
     """Poll the ledger until every id has left ``received``/``validating`` or ``timeout`` passes.
 
-    Returns the last statuses seen (the caller checks whether some are still pending).
+    Returns the last statuses seen (the caller checks whether some are still pending); ids the
+    ledger does not know are absent from the result and do not hold up the wait.
     """
     ids = list(dict.fromkeys(invoice_ids))
     deadline = time.monotonic() + timeout

@@ -14,18 +14,23 @@ import threading
 from datetime import timedelta
 
 from einvoice.db import UnitOfWork
-from einvoice.intake import service
+from einvoice.intake import DEFAULT_STALE_AFTER, service
+from einvoice.intake import DEFAULT_SWEEP_INTERVAL as DEFAULT_INTERVAL
 
 log = logging.getLogger(__name__)
 
-DEFAULT_INTERVAL = 30.0  # seconds between sweeps
-DEFAULT_STALE_AFTER = 120.0  # seconds an entry may stay pending before it is re-enqueued
+# While jobs wait in the queue, a pending entry may just be waiting its turn: re-enqueueing it
+# would only multiply the backlog. Then only entries this many times older count as lost.
+BACKLOG_FACTOR = 10
 
 
 def sweep_once(*, stale_after: float = DEFAULT_STALE_AFTER) -> int:
     """Re-enqueue every pending entry untouched for ``stale_after`` seconds; returns how many."""
+    from einvoice.intake.broker import backlog
     from einvoice.ledger.service import stale_work
 
+    if backlog():
+        stale_after *= BACKLOG_FACTOR
     with UnitOfWork() as uow:
         ids = stale_work(uow, older_than=timedelta(seconds=stale_after))
     if not ids:

@@ -75,8 +75,9 @@ def test_every_kosit_suite_document_is_accepted_with_its_data(embedded: Embedded
         inv = found[invoice_id]
         if inv.accepted is not True or not inv.invoice_number or inv.gross_amount is None \
                 or inv.amount_due is None or not inv.currency:
+            reason = inv.validation and inv.validation["reason"]
             problems.append(f"{path.name}: verdict={inv.accepted} number={inv.invoice_number} "
-                            f"gross={inv.gross_amount} due={inv.amount_due} {inv.validation and inv.validation['reason']}")
+                            f"gross={inv.gross_amount} due={inv.amount_due} {reason}")
     assert not problems, "\n".join(problems)
 
     # The suite re-uses invoice numbers of the same seller across its files. Such a document is by
@@ -90,7 +91,7 @@ def test_every_kosit_suite_document_is_accepted_with_its_data(embedded: Embedded
         for inv in group:
             assert inv.status in ("accepted", "duplicate_suspected"), (inv.filename, inv.status)
             if inv.status == "duplicate_suspected":
-                original = found[inv.duplicate_of] if inv.duplicate_of in found else None
+                original = found.get(inv.duplicate_of or "")
                 assert original is not None and original.invoice_number == inv.invoice_number
     accepted = sum(inv.status == "accepted" for inv in found.values())
     print(f"\nKoSIT suite through intake: {accepted} accepted, {86 - accepted} suspected duplicates "

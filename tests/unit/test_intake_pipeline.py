@@ -157,6 +157,20 @@ def test_sweeper_leaves_fresh_work_alone(ledger: StandInValidator, monkeypatch: 
     assert sweep_once(stale_after=0.01) == 1 and sent == [outcome.invoice_id]
 
 
+def test_sweeper_holds_back_while_jobs_wait_in_the_queue(ledger: StandInValidator) -> None:
+    """A pending entry behind a backlog is probably just waiting: re-sending it would double the queue."""
+    outcome = submit("U-9")  # really enqueued; no worker runs, so it waits in the queue
+    assert broker.backlog() == 1
+    time.sleep(0.1)
+    assert sweep_once(stale_after=0.05) == 0  # 0.1 s is not 10 x 0.05 s
+    time.sleep(0.45)
+    assert sweep_once(stale_after=0.05) == 1  # long enough to count as lost even behind a backlog
+    broker.get_broker().flush_all()
+    assert broker.backlog() == 0
+    time.sleep(0.1)
+    assert sweep_once(stale_after=0.05) == 1 and outcome.created
+
+
 def test_transient_failures_are_retried(worker: EmbeddedWorker, monkeypatch: pytest.MonkeyPatch) -> None:
     from einvoice.ledger import service as ledger_service
 
