@@ -9,6 +9,7 @@ from einvoice.accounts.cli import tokens_app, units_app, users_app
 from einvoice.ledger.cli import app as ledger_app
 from einvoice.rules.cli import app as rules_app
 from einvoice.schematron.cli import app as schematron_app
+from einvoice.server import register as register_server_commands
 from einvoice.validation.cli import validate
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app.add_typer(users_app, name="users", help="Manage users.")
 app.add_typer(tokens_app, name="tokens", help="Manage API tokens.")
 app.add_typer(units_app, name="units", help="Manage organisational units.")
 app.command("validate")(validate)
+register_server_commands(app)
 
 
 @app.command()

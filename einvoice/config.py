@@ -29,6 +29,14 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Content-addressed store of original bytes; a folder in data_dir by default.
     blob_dir: Path | None = None
+    # Background jobs: retries with exponential back-off, then the document ends "failed".
+    job_max_retries: int = 5
+    job_min_backoff_ms: int = 1000
+    job_max_backoff_ms: int = 300_000
+    job_time_limit_ms: int = 300_000
+    # The sweeper re-enqueues work committed but not finished (crash, broker outage).
+    sweep_interval: float = 30.0
+    sweep_stale_after: float = 120.0
     # POST /api/v1/validate without a token, like the KoSIT validator daemon (trusted networks only).
     validate_public: bool = False
     # Hard limits that keep hostile input from exhausting memory or time.

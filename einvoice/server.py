@@ -48,9 +48,8 @@ class SweepOptions:
     def resolve(cls, settings: Settings, interval: float | None, stale_after: float | None) -> SweepOptions:
         """Command-line values first, then the (optional) settings, then the defaults."""
         return cls(
-            interval if interval is not None else float(getattr(settings, "sweep_interval", DEFAULT_INTERVAL)),
-            stale_after if stale_after is not None
-            else float(getattr(settings, "sweep_stale_after", DEFAULT_STALE_AFTER)))
+            interval if interval is not None else settings.sweep_interval,
+            stale_after if stale_after is not None else settings.sweep_stale_after)
 
 
 def _setup_logging(level: str = "info") -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
@@ -50,10 +50,8 @@ class JobPolicy:
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> JobPolicy:
         settings = settings or get_settings()
-        defaults = cls()
-        return cls(**{
-            f.name: int(getattr(settings, f"job_{f.name}", getattr(defaults, f.name))) for f in fields(cls)
-        })
+        return cls(settings.job_max_retries, settings.job_min_backoff_ms, settings.job_max_backoff_ms,
+                   settings.job_time_limit_ms)
 
 
 class GiveUp(Middleware):

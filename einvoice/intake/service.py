@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-import einvoice.accounts.models  # noqa: F401  (invoices reference units: register that table too)
 from einvoice.db import UnitOfWork
 from einvoice.ledger.models import Invoice, Status, utcnow
 

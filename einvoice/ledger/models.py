@@ -131,3 +131,7 @@ event.listen(
     "after_create",
     DDL(f"INSERT INTO journal_head (id, seq, hash) VALUES ({HEAD_ID}, 0, '{GENESIS_HASH}')"),
 )
+
+
+# The invoice's unit_id refers to the accounts' units table: register it with every use of the ledger.
+import einvoice.accounts.models  # noqa: E402,F401

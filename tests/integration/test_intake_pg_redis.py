@@ -172,7 +172,7 @@ class Stack:
         log_path = self.folder / f"{name}.log"
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "einvoice.server", "worker", "--threads", str(threads),
+                [sys.executable, "-m", "einvoice.cli", "worker", "--threads", str(threads),
                  "--sweep-interval", "1", "--stale-after", "4", "--log-level", "info"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         self.workers.append(proc)
@@ -402,7 +402,7 @@ def test_worker_supervisor_replaces_a_killed_process(stack: tuple[Stack, Redis])
     log_path = running.folder / "supervisor.log"
     with open(log_path, "wb") as log:
         parent = subprocess.Popen(
-            [sys.executable, "-m", "einvoice.server", "worker", "--processes", "2", "--threads", "1",
+            [sys.executable, "-m", "einvoice.cli", "worker", "--processes", "2", "--threads", "1",
              "--sweep-interval", "1", "--stale-after", "4"],
             cwd=ROOT, env=running.env, stdout=log, stderr=subprocess.STDOUT)
     parent.log_path = log_path  # type: ignore[attr-defined]
