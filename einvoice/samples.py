@@ -18,39 +18,16 @@ from typing import Any
 
 from lxml import etree
 
+from einvoice.invoice.leitweg import make_leitweg_id
+
 # ------------------------------------------------------------------ identifiers and check digits
 
-_LEITWEG_ID = re.compile(r"^(?P<grob>[0-9]{2,12})(?:-(?P<fein>[A-Za-z0-9]{1,30}))?-(?P<check>[0-9]{2})$")
-_LEITWEG_BASE = re.compile(r"^[0-9]{2,12}(?:-[A-Za-z0-9]{1,30})?$")
 _IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$")
 
 
 def _mod97_digits(text: str) -> int:
     """ISO 7064 MOD 97-10 input: digits stay, letters become two digits (A=10 … Z=35)."""
     return int("".join(str(int(ch, 36)) for ch in text.upper()))
-
-
-def leitweg_id_check_digits(base: str) -> str:
-    """The two check digits of a Leitweg-ID ``<Grobadressierung>[-<Feinadressierung>]``.
-
-    KoSIT's Leitweg-ID format: ISO 7064 MOD 97-10 over the ID without hyphens, letters
-    converted A=10 … Z=35, check = 98 - (n * 100 mod 97) — the same scheme as IBAN.
-    """
-    if not _LEITWEG_BASE.match(base):
-        raise ValueError(f"not a Leitweg-ID base (2-12 digits, optional -fine address): {base!r}")
-    return f"{98 - (_mod97_digits(base.replace('-', '')) * 100) % 97:02d}"
-
-
-def make_leitweg_id(base: str) -> str:
-    """``base`` with its check digits appended, e.g. ``04011000-12345`` → ``04011000-12345-03``."""
-    return f"{base}-{leitweg_id_check_digits(base)}"
-
-
-def is_valid_leitweg_id(value: str) -> bool:
-    """Format and check digits of a Leitweg-ID (BT-10 of invoices to German public buyers)."""
-    if not isinstance(value, str) or not _LEITWEG_ID.match(value):
-        return False
-    return _mod97_digits(value.replace("-", "")) % 97 == 1
 
 
 def iban_check_digits(country: str, bban: str) -> str:

@@ -10,6 +10,7 @@ import pytest
 from lxml import etree
 
 from einvoice import samples
+from einvoice.invoice import leitweg
 
 ROOT = Path(__file__).resolve().parents[2]
 CENT = Decimal("0.01")
@@ -35,16 +36,16 @@ SKONTO = re.compile(
     ("90000000-03083", "72"),
 ])
 def test_leitweg_check_digits_of_published_ids(base: str, check: str) -> None:
-    assert samples.leitweg_id_check_digits(base) == check
-    assert samples.make_leitweg_id(base) == f"{base}-{check}"
-    assert samples.is_valid_leitweg_id(f"{base}-{check}")
+    assert leitweg.leitweg_check_digits(base) == check
+    assert leitweg.make_leitweg_id(base) == f"{base}-{check}"
+    assert leitweg.is_valid_leitweg_id(f"{base}-{check}")
 
 
 def test_leitweg_check_digits_by_hand() -> None:
     # 04011000 → 4011000 * 100 = 401100000; 401100000 mod 97 = 53; 98 - 53 = 45
     assert 401100000 % 97 == 53
-    assert samples.leitweg_id_check_digits("04011000") == "45"
-    assert samples.is_valid_leitweg_id("04011000-45")
+    assert leitweg.leitweg_check_digits("04011000") == "45"
+    assert leitweg.is_valid_leitweg_id("04011000-45")
 
 
 @pytest.mark.parametrize("value", [
@@ -59,21 +60,21 @@ def test_leitweg_check_digits_by_hand() -> None:
     "",
 ])
 def test_invalid_leitweg_ids_are_refused(value: str) -> None:
-    assert not samples.is_valid_leitweg_id(value)
+    assert not leitweg.is_valid_leitweg_id(value)
 
 
 @pytest.mark.parametrize("base", ["", "1", "04011000-", "04011000-AB-CD", "ABC-12345"])
 def test_leitweg_check_digits_need_a_well_formed_base(base: str) -> None:
     with pytest.raises(ValueError):
-        samples.leitweg_id_check_digits(base)
+        leitweg.leitweg_check_digits(base)
 
 
 def test_every_generated_leitweg_id_validates_and_a_changed_digit_does_not() -> None:
     for base in ("05315000-BESCH2026", "99", "123456789012-Z", "09162000-0000000000000000000000000000AB"):
-        full = samples.make_leitweg_id(base)
-        assert samples.is_valid_leitweg_id(full)
+        full = leitweg.make_leitweg_id(base)
+        assert leitweg.is_valid_leitweg_id(full)
         last = full[-1]
-        assert not samples.is_valid_leitweg_id(full[:-1] + str((int(last) + 1) % 10))
+        assert not leitweg.is_valid_leitweg_id(full[:-1] + str((int(last) + 1) % 10))
 
 
 # ------------------------------------------------------------------ IBAN and VAT id
@@ -118,7 +119,7 @@ def test_generated_documents_are_well_formed_xrechnung() -> None:
     for root in (ubl, creditnote):
         assert root.findtext("cbc:CustomizationID", namespaces=NS) == samples.XRECHNUNG_30
         assert root.findtext("cbc:ProfileID", namespaces=NS) == samples.PEPPOL_BILLING
-        assert samples.is_valid_leitweg_id(root.findtext("cbc:BuyerReference", namespaces=NS) or "")
+        assert leitweg.is_valid_leitweg_id(root.findtext("cbc:BuyerReference", namespaces=NS) or "")
         seller = root.find("cac:AccountingSupplierParty/cac:Party", NS)
         buyer = root.find("cac:AccountingCustomerParty/cac:Party", NS)
         assert seller is not None and buyer is not None
