@@ -50,7 +50,7 @@ class Validator:
     def __init__(self, store: RuleStore, scenarios: ScenarioSet) -> None:
         self.store = store
         self.scenarios = scenarios
-        self._schemas: dict[Path, etree.XMLSchema] = {}
+        self._schemas: dict[str, etree.XMLSchema] = {}  # by pack reference
         self._runners: dict[str, SchematronRunner] = {}
         self._lock = threading.Lock()
 
@@ -167,13 +167,12 @@ class Validator:
         return step
 
     def _schema(self, ref: str) -> etree.XMLSchema:
-        path = self.store.path(ref)
         with self._lock:
-            schema = self._schemas.get(path)
+            schema = self._schemas.get(ref)
             if schema is None:
                 parser = etree.XMLParser(resolve_entities=False, no_network=True)
-                schema = etree.XMLSchema(etree.parse(str(path), parser))
-                self._schemas[path] = schema
+                schema = etree.XMLSchema(etree.parse(str(self.store.path(ref)), parser))
+                self._schemas[ref] = schema
         return schema
 
     def _runner(self, pack: str) -> SchematronRunner:
