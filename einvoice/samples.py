@@ -800,7 +800,12 @@ class SampleFile:
 
 
 def sample_files(include_pdf: bool = True) -> list[SampleFile]:
-    """The contents of ``samples/`` with a one-line description each."""
+    """The contents of ``samples/`` with a one-line description each.
+
+    Each valid invoice has its own number, so the demo ledger shows them all accepted; the
+    ``-duplicate`` file is a changed copy of the UBL invoice (same seller, number and buyer) that
+    the ledger must mark as a suspected duplicate.
+    """
     files = [
         SampleFile("xrechnung-ubl-invoice.xml",
                    "XRechnung 3.0 UBL invoice: 3 lines at 19 % and 7 % VAT, freight charge, Skonto, "
@@ -809,15 +814,19 @@ def sample_files(include_pdf: bool = True) -> list[SampleFile]:
                    "XRechnung 3.0 UBL credit note (381) referring to the invoice — valid.",
                    make_ubl_creditnote()),
         SampleFile("xrechnung-cii-invoice.xml",
-                   "The same invoice in UN/CEFACT CII syntax — valid.", make_cii_invoice()),
+                   "An invoice of the same kind in UN/CEFACT CII syntax — valid.",
+                   make_cii_invoice(number="RE-2026-00816")),
         SampleFile("xrechnung-ubl-invalid.xml",
                    "The invoice with wrong totals and without Leitweg-ID — rejected with "
                    + ", ".join(INVALID_SAMPLE_RULES) + ".", make_invalid_ubl_invoice()),
+        SampleFile("xrechnung-ubl-resent-invoice.xml",
+                   "The UBL invoice sent again with a fourth line: other bytes, same seller, number and "
+                   "buyer — valid, but a suspected duplicate in the ledger.", make_ubl_invoice(lines=4)),
     ]
     if include_pdf:
         files.append(SampleFile("zugferd-xrechnung.pdf",
-                                "ZUGFeRD/Factur-X PDF with the CII invoice embedded as factur-x.xml.",
-                                make_facturx_pdf()))
+                                "ZUGFeRD/Factur-X PDF with a CII invoice embedded as factur-x.xml.",
+                                make_facturx_pdf(data=sample_invoice_data(number="RE-2026-00817"))))
     return files
 
 

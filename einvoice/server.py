@@ -287,6 +287,11 @@ def demo(
     pending = [r for r in rows if r.status in ("received", "validating")]
     if pending:
         raise _fail(f"{len(pending)} invoice(s) still pending after {timeout:.0f} s; is a worker running?")
+    if not url:
+        token = _demo_token(user)
+        typer.echo("Start the service with `einvoice serve`, then for example:\n"
+                   f"  curl -H 'Authorization: Bearer {token}' http://127.0.0.1:8000/api/v1/invoices\n"
+                   "  open http://127.0.0.1:8000/docs for the API documentation")
 
 
 def _ensure_demo_user(name: str) -> str:

@@ -64,6 +64,7 @@ def test_zugferd_pdf_sample_is_accepted(validator) -> None:  # type: ignore[no-u
     ("xrechnung-cii-invoice.xml", True),
     ("zugferd-xrechnung.pdf", True),
     ("xrechnung-ubl-invalid.xml", False),
+    ("xrechnung-ubl-resent-invoice.xml", True),
 ])
 def test_committed_sample_files_have_the_documented_verdict(validator, filename: str,
                                                            accepted: bool) -> None:  # type: ignore[no-untyped-def]

@@ -248,7 +248,8 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
     second = {p.name: p.read_bytes() for p in samples.write_samples(tmp_path / "b")}
     assert first == second
     assert set(first) == {"xrechnung-ubl-invoice.xml", "xrechnung-ubl-creditnote.xml",
-                          "xrechnung-cii-invoice.xml", "xrechnung-ubl-invalid.xml", "zugferd-xrechnung.pdf"}
+                          "xrechnung-cii-invoice.xml", "xrechnung-ubl-invalid.xml", "zugferd-xrechnung.pdf",
+                          "xrechnung-ubl-resent-invoice.xml"}
 
 
 def test_committed_samples_are_up_to_date() -> None:
