@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     # Hard limits that keep hostile input from exhausting memory or time.
     max_document_bytes: int = 50 * 1024 * 1024
     max_xml_depth: int = 256
+    # Approval workflow (issue 4): the folder of definitions (YAML) and how often deadlines are checked
+    # (Skonto reminders, escalation of overdue tasks) by the scheduled job, in seconds.
+    workflows_dir: Path = PROJECT_ROOT / "workflows"
+    workflow_deadline_interval: float = 300.0
+    # E-mail (rejection notices to suppliers, reminders, escalations): smtp://host:port,
+    # smtp+starttls://user:password@host:587 or smtps://user:password@host:465; unset = no e-mail.
+    smtp_url: str | None = None
+    smtp_from: str = "einvoice@localhost"
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

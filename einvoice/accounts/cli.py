@@ -126,15 +126,26 @@ def units_add(
     name: Annotated[str, typer.Argument(help="Unique unit name.")],
     leitweg_id: Annotated[str | None, typer.Option(
         "--leitweg-id", help="The unit's Leitweg-ID (buyer reference, BT-10); check digits are verified.")] = None,
+    workflow: Annotated[str | None, typer.Option(
+        "--workflow", help="Approval workflow definition for this unit (default: chosen by the definitions' "
+                           "rules).")] = None,
 ) -> None:
     """Create an organisational unit."""
+    from einvoice.workflow.errors import WorkflowError
+    from einvoice.workflow.people import configure_unit
+
     try:
         with _open() as uow:
             unit: Unit = service.create_unit(uow, name, leitweg_id)
+            if workflow:
+                configure_unit(uow, unit.name, workflow=workflow, actor="cli")
             uow.commit()
     except service.AccountError as exc:
         raise _fail(exc) from None
-    typer.echo(f"created unit {unit.name} id={unit.id}" + (f" leitweg-id={unit.leitweg_id}" if unit.leitweg_id else ""))
+    except WorkflowError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"created unit {unit.name} id={unit.id}" + (f" leitweg-id={unit.leitweg_id}" if unit.leitweg_id else "")
+               + (f" workflow={workflow}" if workflow else ""))
 
 
 @units_app.command("list")

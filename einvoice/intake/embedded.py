@@ -12,9 +12,11 @@ import threading
 
 import dramatiq
 
+from einvoice.export.drainer import ExportDrainer
 from einvoice.intake import actors, service
 from einvoice.intake.broker import QUEUE, boot, get_broker, is_embedded
 from einvoice.intake.sweeper import DEFAULT_INTERVAL, DEFAULT_STALE_AFTER, Sweeper
+from einvoice.workflow.actors import DeadlineScheduler
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ class EmbeddedWorker:
         self.warm_up = warm_up
         self.sweeper = Sweeper(interval=sweep_interval, stale_after=stale_after)
         self._worker: dramatiq.Worker | None = None
+        self._exports: ExportDrainer | None = None
+        self._deadlines: DeadlineScheduler | None = None
 
     def start(self) -> EmbeddedWorker:
         actors.actor(self.broker)
@@ -42,11 +46,19 @@ class EmbeddedWorker:
                                        worker_timeout=200)
         self._worker.start()
         self.sweeper.start()
+        self._exports = ExportDrainer().start()  # export outbox: webhooks and automatic batches
+        self._deadlines = DeadlineScheduler(in_process=True).start()  # Skonto reminders, escalations
         log.info("embedded worker started with %d thread(s)", self.threads)
         return self
 
     def stop(self, timeout_ms: int = 30_000) -> None:
         self.sweeper.stop()
+        if self._deadlines is not None:
+            self._deadlines.stop()
+            self._deadlines = None
+        if self._exports is not None:
+            self._exports.stop()
+            self._exports = None
         if self._worker is not None:
             self._worker.stop(timeout=timeout_ms)
             self._worker = None

@@ -22,7 +22,9 @@ from einvoice.security import CurrentPrincipal, Principal, require_roles
 from einvoice.validation.engine import Validator
 from einvoice.web import visualize
 from einvoice.web.deps import RAW_TYPES, process_validator, read_document
-from einvoice.web.schemas import ErrorBody, InvoiceDetail, InvoicePage, ReceiveResponse, detail_of, summary_of
+from einvoice.web.schemas import ErrorBody, InvoicePage, ReceiveResponse, detail_of, summary_of
+from einvoice.workflow.schemas import InvoiceDetailWithWorkflow
+from einvoice.workflow.views import with_workflow
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"])
 
@@ -117,18 +119,18 @@ async def visible_invoice(invoice_id: str, principal: CurrentPrincipal) -> Invoi
 VisibleInvoice = Annotated[Invoice, Depends(visible_invoice)]
 
 
-def _detail(invoice_id: str, principal: Principal) -> InvoiceDetail:
+def _detail(invoice_id: str, principal: Principal) -> InvoiceDetailWithWorkflow:
     with UnitOfWork() as uow:
         invoice = get_visible(uow, invoice_id, principal.visibility)
         if invoice is None:
             raise _not_found(invoice_id)
-        return detail_of(invoice, history(uow, invoice.id))
+        return with_workflow(uow, detail_of(invoice, history(uow, invoice.id)), principal.role)
 
 
-@router.get("/invoices/{invoice_id}", response_model=InvoiceDetail, name="get_invoice",
+@router.get("/invoices/{invoice_id}", response_model=InvoiceDetailWithWorkflow, name="get_invoice",
             summary="One ledger entry with its validation result and journal",
             responses={**AUTH_ERRORS, **NOT_FOUND})
-async def get_invoice(invoice_id: str, principal: CurrentPrincipal) -> InvoiceDetail:
+async def get_invoice(invoice_id: str, principal: CurrentPrincipal) -> InvoiceDetailWithWorkflow:
     return await run_in_threadpool(_detail, invoice_id, principal)
 
 

@@ -34,6 +34,7 @@ from einvoice.ledger import journal
 from einvoice.ledger.blobs import BlobStore
 from einvoice.ledger.canonical import amount, json_safe
 from einvoice.ledger.models import Channel, Invoice, JournalEntry, Status, utcnow
+from einvoice.workflow import models as _workflow_tables  # noqa: F401  (their tables on the metadata)
 
 if TYPE_CHECKING:
     from einvoice.invoice.model import InvoiceData
@@ -193,6 +194,7 @@ def process(uow: UnitOfWork, blobs: BlobStore, validator: Validator, invoice_id:
     journal.append(session, event="accepted", actor=SYSTEM_ACTOR, invoice_id=invoice.id, payload={
         "scenario": result.scenario, "invoice_number": invoice.invoice_number,
         "amount_due": invoice.amount_due, "currency": invoice.currency, **extra})
+    _start_workflow(uow, invoice)
     return invoice.status
 
 
@@ -225,7 +227,16 @@ def resolve_duplicate(uow: UnitOfWork, invoice_id: str, *, decision: str, actor:
     journal.append(uow.session, event="duplicate_resolved", actor=actor, invoice_id=invoice.id, payload={
         "decision": decision, "comment": comment, "suspected_duplicate_of": suspected_of,
         "status": invoice.status})
+    if invoice.status == Status.ACCEPTED.value:
+        _start_workflow(uow, invoice)
     return invoice.status
+
+
+def _start_workflow(uow: UnitOfWork, invoice: Invoice) -> None:
+    """Hook: an accepted invoice enters its approval workflow in the same transaction."""
+    from einvoice.workflow.service import start_for_accepted
+
+    start_for_accepted(uow, invoice)
 
 
 def _locked(session: Session, invoice_id: str) -> Invoice:

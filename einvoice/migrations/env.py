@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 
 import einvoice.accounts.models
-import einvoice.ledger.models  # noqa: F401  (register every table on the metadata)
+import einvoice.export.models
+import einvoice.ledger.models
+import einvoice.workflow.models  # noqa: F401  (register every table on the metadata)
 from einvoice.db import Base, make_engine
 
 config = context.config

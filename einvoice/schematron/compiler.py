@@ -36,6 +36,22 @@ from einvoice.schematron.expand import (
     SchematronCompileError,
     expand_schema,
 )
+from einvoice.schematron.xpath import (
+    EVERYTHING,
+    StepPath,
+    Targets,
+    Token,
+    absence_guard,
+    absence_paths,
+    any_path_exists,
+    binds_variable,
+    constant_string,
+    map_literal,
+    pattern_targets,
+    rewrite_code_lists,
+    rewrite_name_suffixes,
+    string_value,
+)
 
 SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
 XS_NS = "http://www.w3.org/2001/XMLSchema"
@@ -86,6 +102,8 @@ class CompileOptions:
     full_svrl: bool = False
     location_style: str = "skeleton"
     strategy: str = "dispatch"
+    # Exactly equivalent, cheaper tests (code-list maps, absence guards); off only to compare.
+    optimize: bool = True
 
 
 def _x(name: str) -> str:
@@ -122,6 +140,8 @@ class _Compiler:
         self.patterns = self._active_patterns()
         self.diagnostics = {d.get("id"): d for d in self.schema.iter(SCH + "diagnostic") if d.get("id")}
         self.properties = {p.get("id"): p for p in self.schema.iter(SCH + "property") if p.get("id")}
+        self.constants = self._constant_lets()
+        self.code_maps: dict[frozenset[str], str] = {}
 
     # ----------------------------------------------------------------- set-up
 
@@ -172,6 +192,67 @@ class _Compiler:
             raise SchematronCompileError(f"phase {self.phase_id!r} activates unknown patterns {missing}")
         return [p for p in patterns if p.get("id") in active]
 
+    def _global_let_elements(self) -> list[etree._Element]:
+        lets = list(_children(self.schema, "let"))
+        if self.phase is not None:
+            lets += _children(self.phase, "let")
+        for pattern in self.patterns:
+            lets += _children(pattern, "let")
+        return lets
+
+    def _constant_lets(self) -> dict[str, str]:
+        """Global lets whose value is a constant string and that nothing can shadow."""
+        shadowed = {let.get("name") for rule in self.schema.iter(SCH + "rule") for let in _children(rule, "let")}
+        shadowed |= {
+            el.get("name") for el in self.schema if isinstance(el.tag, str) and el.tag in (_x("variable"), _x("param"))
+        }
+        values = {
+            let.get("name", ""): let.get("value", "")
+            for let in self._global_let_elements()
+            if let.get("value") is not None and let.get("name") not in shadowed
+        }
+        resolved: dict[str, str] = {}
+        resolving: set[str] = set()
+
+        def lookup(name: str) -> str | None:
+            if name in resolved:
+                return resolved[name]
+            if name not in values or name in resolving:
+                return None
+            resolving.add(name)
+            value = constant_string(values[name], lookup)
+            resolving.discard(name)
+            if value is not None:
+                resolved[name] = value
+            return value
+
+        for name in values:
+            lookup(name)
+        return resolved
+
+    def _optimized_test(self, test: str) -> str:
+        """Code-list membership through maps (see :mod:`einvoice.schematron.xpath`)."""
+
+        def resolve(token: Token) -> str | None:
+            if token.kind == "str":
+                return string_value(token)
+            name = token.text[1:].strip()
+            if name in self.constants and not binds_variable(test, name):
+                return self.constants[name]
+            return None
+
+        def register(tokens: frozenset[str]) -> str:
+            if tokens not in self.code_maps:
+                self.code_maps[tokens] = f"{INTERNAL}:codes{len(self.code_maps) + 1}"
+            return self.code_maps[tokens]
+
+        return rewrite_name_suffixes(rewrite_code_lists(test, resolve, register))
+
+    def _match(self, rule: etree._Element) -> str:
+        """The rule context as a template pattern; ``optimize`` rewrites name-suffix tests."""
+        context = rule.get("context", "")
+        return rewrite_name_suffixes(context) if self.options.optimize else context
+
     # --------------------------------------------------------------- building
 
     def build(self) -> etree._Element:
@@ -197,16 +278,13 @@ class _Compiler:
             self._single_walk(sheet)
         else:
             self._dispatch_walk(sheet)
+        for tokens, name in self.code_maps.items():
+            etree.SubElement(sheet, _x("variable"), name=name, select=map_literal(tokens))
         return sheet
 
     def _global_lets(self, sheet: etree._Element) -> None:
-        lets = list(_children(self.schema, "let"))
-        if self.phase is not None:
-            lets += _children(self.phase, "let")
-        for pattern in self.patterns:
-            lets += _children(pattern, "let")
         seen: set[str] = set()
-        for let in lets:
+        for let in self._global_let_elements():
             name = let.get("name", "")
             if name in seen:
                 raise SchematronCompileError(f"global let ${name} is declared twice")
@@ -282,7 +360,7 @@ class _Compiler:
         for pattern_index, rule in rules:
             self._check_rule(rule)
             template = etree.SubElement(
-                sheet, _x("template"), match=rule.get("context", ""), mode=WALK_MODE, priority=str(priority)
+                sheet, _x("template"), match=self._match(rule), mode=WALK_MODE, priority=str(priority)
             )
             priority -= 1
             etree.SubElement(template, _x("param"), name=FIRED, attrib={"as": "xs:integer", "select": "0"})
@@ -296,29 +374,53 @@ class _Compiler:
         self._walk_fallback(sheet, WALK_MODE)
 
     def _dispatch_walk(self, sheet: etree._Element) -> None:
-        """One walk; at each node every pattern's mode picks its first matching rule."""
-        template = etree.SubElement(
-            sheet, _x("template"), match="document-node()|*|@*", mode=WALK_MODE, priority="0"
-        )
+        """One walk; at each node every pattern's mode picks its first matching rule.
+
+        With ``optimize`` the walk only applies the modes of patterns that have a rule whose context
+        can match the node at hand (by element name, wildcard, attribute or document node), and
+        only visits attributes if some pattern can match one: applying any other mode would end in
+        its empty fallback template anyway.
+        """
+        modes: list[tuple[str, Targets]] = []
         for index, pattern in enumerate(self.patterns, start=1):
             rules = _children(pattern, "rule")
             if not rules:
                 continue
             mode = f"{INTERNAL}:p{index}"
+            targets = Targets()
             # An explicit empty fallback: on-no-match="deep-skip" still descends from document nodes.
             etree.SubElement(sheet, _x("template"), match="document-node()|*|@*", mode=mode, priority="0")
-            etree.SubElement(template, _x("apply-templates"), select=".", mode=mode)
             for offset, rule in enumerate(rules):
                 self._check_rule(rule)
+                context = rule.get("context", "")
+                targets = targets | (pattern_targets(context, self.ns_decls) if self.options.optimize else EVERYTHING)
                 rule_template = etree.SubElement(
                     sheet,
                     _x("template"),
-                    match=rule.get("context", ""),
+                    match=self._match(rule),
                     mode=mode,
                     priority=str(len(rules) - offset),
                 )
                 self._rule_body(rule_template, rule)
-        etree.SubElement(template, _x("apply-templates"), select="@*|*", mode=WALK_MODE)
+            modes.append((mode, targets))
+        visit_attributes = any(t.attributes for _, t in modes)
+        children = "@*|*" if visit_attributes else "*"
+
+        def walk_template(match: str, priority: str, wanted: list[str], descend: str | None) -> None:
+            template = etree.SubElement(sheet, _x("template"), match=match, mode=WALK_MODE, priority=priority)
+            for mode in wanted:
+                etree.SubElement(template, _x("apply-templates"), select=".", mode=mode)
+            if descend:
+                etree.SubElement(template, _x("apply-templates"), select=descend, mode=WALK_MODE)
+
+        walk_template("document-node()", "0", [m for m, t in modes if t.document], children)
+        names = sorted({name for _, t in modes for name in t.elements})
+        for name in names:
+            wanted = [m for m, t in modes if t.any_element or name in t.elements]
+            walk_template(_eqname(name), "1", wanted, children)
+        walk_template("*", "0", [m for m, t in modes if t.any_element], children)
+        if visit_attributes:
+            walk_template("@*", "0", [m for m, t in modes if t.attributes], None)
 
     def _pattern_mode(self, sheet: etree._Element, index: int, pattern: etree._Element) -> None:
         """The skeleton's way: one walk per pattern, which lets fired-rule sit under its pattern."""
@@ -329,7 +431,7 @@ class _Compiler:
             template = etree.SubElement(
                 sheet,
                 _x("template"),
-                match=rule.get("context", ""),
+                match=self._match(rule),
                 mode=mode,
                 priority=str(len(rules) - offset),
             )
@@ -347,21 +449,76 @@ class _Compiler:
             raise SchematronCompileError(f"rule without context (id={rule.get('id')!r})")
 
     def _rule_body(self, parent: etree._Element, rule: etree._Element) -> None:
-        """Lets and assertions in document order, so each let is in scope for what follows it."""
+        """Lets and assertions in document order, so each let is in scope for what follows it.
+
+        With ``optimize``, consecutive asserts of the form ``not(plain/path)`` (Peppol/CEN syntax
+        rules forbid hundreds of elements this way) share one guard that checks all their paths
+        at once; only if one of them exists are the asserts evaluated one by one.
+        """
+        run: list[tuple[etree._Element, list[StepPath]]] = []
         for child in rule:
             if not isinstance(child.tag, str):
                 continue
+            paths = absence_paths(child.get("test", "")) if self.options.optimize else None
+            if child.tag == SCH + "assert" and paths:
+                run.append((child, paths))
+                continue
+            self._absence_run(parent, rule, run)
+            run = []
             if child.tag == SCH + "let":
                 parent.append(self._variable(child))
             elif child.tag in (SCH + "assert", SCH + "report"):
                 self._assertion(parent, rule, child)
+        self._absence_run(parent, rule, run)
 
-    def _assertion(self, parent: etree._Element, rule: etree._Element, el: etree._Element) -> None:
+    def _absence_run(
+        self, parent: etree._Element, rule: etree._Element, run: list[tuple[etree._Element, list[StepPath]]],
+        depth: int = 0,
+    ) -> None:
+        """Asserts ``not(P)`` under one guard ``exists(P1 | P2 ...)`` (exact: false means all pass).
+
+        Inside, runs that start with the same steps get a guard of their own (one more level).
+        """
+        if len(run) < 2:
+            for el, _ in run:
+                self._assertion(parent, rule, el)
+            return
+        guard = etree.SubElement(
+            parent, _x("if"), test=any_path_exists([p for _, paths in run for p in paths])
+        )
+        if depth >= 1:
+            for el, _ in run:
+                self._assertion(guard, rule, el, guarded=False)
+            return
+        parts: list[list[tuple[etree._Element, list[StepPath]]]] = []
+        for item in run:
+            heads = {path[0] for path in item[1]}
+            if parts and heads == {path[0] for path in parts[-1][-1][1]}:
+                parts[-1].append(item)
+            else:
+                parts.append([item])
+        if len(parts) == 1:
+            for el, _ in run:
+                self._assertion(guard, rule, el, guarded=False)
+            return
+        for part in parts:
+            self._absence_run(guard, rule, part, depth + 1)
+
+    def _assertion(
+        self, parent: etree._Element, rule: etree._Element, el: etree._Element, *, guarded: bool = True
+    ) -> None:
+        """``guarded``: add the per-name index check for ``not(plain/path)`` (not needed in a run)."""
         test = el.get("test")
         if test is None:
             raise SchematronCompileError(f"{etree.QName(el).localname} without test (id={el.get('id')!r})")
         is_assert = el.tag == SCH + "assert"
-        guard = etree.SubElement(parent, _x("if"), test=f"not(({test}))" if is_assert else test)
+        condition = self._optimized_test(test) if self.options.optimize else test
+        if is_assert:
+            condition = f"not(({condition}))"
+            absent = absence_guard(test) if self.options.optimize and guarded else None
+            if absent:
+                condition = f"({absent}) and {condition}"
+        guard = etree.SubElement(parent, _x("if"), test=condition)
         result = etree.SubElement(guard, SVRL + ("failed-assert" if is_assert else "successful-report"))
         result.set("test", _avt(_normalize(test)))
         for attr in ("id", "flag", "role", "see", "icon", "fpi"):
@@ -400,6 +557,12 @@ class _Compiler:
                 else:
                     self._text(target, child)
             _add_text(target, child.tail)
+
+
+def _eqname(clark: str) -> str:
+    """``{uri}local`` as an XPath EQName, usable in patterns whatever prefixes are declared."""
+    uri, _, local = clark[1:].partition("}")
+    return f"Q{{{uri}}}{local}"
 
 
 def _add_text(target: etree._Element, text: str | None) -> None:

@@ -38,8 +38,10 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     ``embedded_worker=True`` runs the processing actors on threads of this process for the app's
     lifetime (embedded mode: only valid without ``EINVOICE_REDIS_URL``).
     """
+    from einvoice.export.routes import router as export_router
     from einvoice.intake.routes import router as intake_router
     from einvoice.validation.routes import router as validation_router
+    from einvoice.workflow.routes import router as workflow_router
 
     settings = settings or get_settings()
     if embedded_worker and settings.redis_url:
@@ -59,6 +61,8 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     install_error_handlers(app)
     app.include_router(intake_router)
     app.include_router(validation_router)
+    app.include_router(workflow_router)
+    app.include_router(export_router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:
