@@ -175,7 +175,8 @@ def run_worker_process(threads: int, sweep: SweepOptions | None, log_level: str 
     actors.actor(jobs)
     service.validator()  # compile once, before the first job is taken
     broker.boot(jobs)
-    consumer = dramatiq.Worker(jobs, queues={broker.QUEUE}, worker_threads=threads)
+    consumer = dramatiq.Worker(jobs, queues={broker.QUEUE}, worker_threads=threads,
+                              worker_timeout=100)  # ms between fetches when idle: low pick-up latency
     consumer.start()
     sweeper = Sweeper(interval=sweep.interval, stale_after=sweep.stale_after).start() if sweep else None
     log.info("worker ready: %d thread(s)", threads)
