@@ -47,6 +47,7 @@ from einvoice.schematron.xpath import (
     binds_variable,
     constant_string,
     map_literal,
+    name_tests,
     pattern_targets,
     rewrite_code_lists,
     rewrite_name_suffixes,
@@ -414,13 +415,30 @@ class _Compiler:
                 etree.SubElement(template, _x("apply-templates"), select=descend, mode=WALK_MODE)
 
         walk_template("document-node()", "0", [m for m, t in modes if t.document], children)
-        names = sorted({name for _, t in modes for name in t.elements})
-        for name in names:
-            wanted = [m for m, t in modes if t.any_element or name in t.elements]
-            walk_template(_eqname(name), "1", wanted, children)
-        walk_template("*", "0", [m for m, t in modes if t.any_element], children)
+        # Elements whose name the rules mention get a template of their own that applies only the
+        # modes that can match that name (wildcard rules such as *[ends-with(local-name(), 'ID')]
+        # are decided per name here); any other element takes the generic template.
+        generic = [m for m, t in modes if t.unnamed_elements]
+        for name in sorted(self._mentioned_names() | {n for _, t in modes for n in t.elements}):
+            wanted = [m for m, t in modes if t.may_match_element(name, self.ns_decls)]
+            if wanted != generic:
+                walk_template(_eqname(name), "1", wanted, children)
+        walk_template("*", "0", generic, children)
         if visit_attributes:
             walk_template("@*", "0", [m for m, t in modes if t.attributes], None)
+
+    def _mentioned_names(self) -> set[str]:
+        """Element names that occur in rule contexts and tests (candidates for their own walk template)."""
+        if not self.options.optimize:
+            return set()
+        names: set[str] = set()
+        for pattern in self.patterns:
+            for rule in _children(pattern, "rule"):
+                names |= name_tests(rule.get("context", ""), self.ns_decls)
+                for child in rule:
+                    if isinstance(child.tag, str):
+                        names |= name_tests(child.get("test") or child.get("value") or "", self.ns_decls)
+        return names
 
     def _pattern_mode(self, sheet: etree._Element, index: int, pattern: etree._Element) -> None:
         """The skeleton's way: one walk per pattern, which lets fired-rule sit under its pattern."""

@@ -476,17 +476,38 @@ def _plain_path(tokens: list[Token]) -> tuple[list[list[str]], list[str]] | None
 
 
 @dataclass(frozen=True)
+class Wildcard:
+    """A wildcard name test (``*``, ``p:*``, ``*:local``) and the predicates of its step.
+
+    Predicates that depend on the element name only (``ends-with(local-name(), 'Amount')``,
+    ``self::p:x``, combined with and/or/not) are evaluated per name in :meth:`may_match`.
+    """
+
+    namespace: str | None  # None: any namespace
+    local: str | None  # None: any local name
+    predicates: tuple[tuple[Token, ...], ...] = ()
+
+    def may_match(self, clark: str, namespaces: dict[str, str]) -> bool:
+        uri, _, local = clark[1:].partition("}")
+        if (self.namespace is not None and uri != self.namespace) or (self.local is not None and local != self.local):
+            return False
+        return all(_name_condition(list(p), uri, local, namespaces) is not False for p in self.predicates)
+
+
+@dataclass(frozen=True)
 class Targets:
     """Which nodes of those the walk visits a match pattern can possibly match.
 
-    ``elements`` holds expanded names ``{uri}local``; ``any_element`` covers wildcards. The analysis
-    is conservative: whatever it does not understand counts as "may match anything".
+    ``elements`` holds expanded names ``{uri}local``; ``wildcards`` element tests that may match
+    other names; ``any_element`` means any element at all. The analysis is conservative:
+    whatever it does not understand counts as "may match anything".
     """
 
     elements: frozenset[str] = frozenset()
     any_element: bool = False
     attributes: bool = False
     document: bool = False
+    wildcards: frozenset[Wildcard] = frozenset()
 
     def __or__(self, other: Targets) -> Targets:
         return Targets(
@@ -494,6 +515,17 @@ class Targets:
             self.any_element or other.any_element,
             self.attributes or other.attributes,
             self.document or other.document,
+            self.wildcards | other.wildcards,
+        )
+
+    @property
+    def unnamed_elements(self) -> bool:
+        """May it match an element whose name no rule mentions?"""
+        return self.any_element or bool(self.wildcards)
+
+    def may_match_element(self, clark: str, namespaces: dict[str, str]) -> bool:
+        return self.any_element or clark in self.elements or any(
+            w.may_match(clark, namespaces) for w in self.wildcards
         )
 
 
@@ -550,8 +582,9 @@ def _branch_targets(tokens: list[Token], namespaces: dict[str, str]) -> Targets:
     if not step:
         # "/" alone matches the document node; "a/" is not a pattern
         return Targets(document=True) if len(tokens) == 1 else EVERYTHING
+    predicates = _predicates(step)
     step = _without_predicates(step)
-    if step is None:
+    if step is None or predicates is None:
         return EVERYTHING
     if step[0].kind == "op" and step[0].text == "(":
         # a parenthesised union, e.g. (/a | /b)[$x]: what it matches is what its branches match
@@ -573,8 +606,136 @@ def _branch_targets(tokens: list[Token], namespaces: dict[str, str]) -> Targets:
     if axis in ("descendant-or-self", "self"):
         return EVERYTHING
     if "*" in name:
-        return Targets(any_element=True)
+        return Targets(wildcards=frozenset({_wildcard(name, predicates, namespaces)}))
     return Targets(elements=frozenset({expanded_name(name, namespaces)}))
+
+
+def _wildcard(name: str, predicates: list[tuple[Token, ...]], namespaces: dict[str, str]) -> Wildcard:
+    if name.startswith("Q{"):
+        uri, _, local = name[2:].partition("}")
+        return Wildcard(uri, None if local == "*" else local, tuple(predicates))
+    prefix, _, local = name.rpartition(":")
+    if name == "*":
+        return Wildcard(None, None, tuple(predicates))
+    if prefix == "*":
+        return Wildcard(None, local, tuple(predicates))
+    return Wildcard(namespaces[prefix], None, tuple(predicates))
+
+
+def _predicates(step: list[Token]) -> list[tuple[Token, ...]] | None:
+    """The trailing ``[...]`` predicates of a step, innermost last (None if they do not parse)."""
+    found: list[tuple[Token, ...]] = []
+    end = len(step)
+    while end and step[end - 1].kind == "op" and step[end - 1].text == "]":
+        depth = 0
+        for i in range(end - 1, -1, -1):
+            if step[i].kind == "op" and step[i].text == "]":
+                depth += 1
+            elif step[i].kind == "op" and step[i].text == "[":
+                depth -= 1
+                if depth == 0:
+                    found.insert(0, tuple(step[i + 1:end - 1]))
+                    end = i
+                    break
+        else:
+            return None
+    return found
+
+
+def _name_condition(tokens: list[Token], uri: str, local: str, namespaces: dict[str, str]) -> bool | None:
+    """True/False if the predicate's value depends on the element name only, else None."""
+    tokens = _strip_parens(tokens)
+    if not tokens:
+        return None
+    for keyword, combine in (("or", any), ("and", all)):
+        parts = _split_keyword(tokens, keyword)
+        if len(parts) > 1:
+            values = [_name_condition(part, uri, local, namespaces) for part in parts]
+            if keyword == "or" and True in values:
+                return True
+            if keyword == "and" and False in values:
+                return False
+            return combine(values) if None not in values else None
+    if _is_function(tokens, 0, "not") and _closing(tokens, 1) == len(tokens) - 1:
+        inner = _name_condition(tokens[2:-1], uri, local, namespaces)
+        return None if inner is None else not inner
+    if len(tokens) == 3 and tokens[0].text == "self" and _is_op(tokens, 1, "::") and tokens[2].kind == "name":
+        if "*" in tokens[2].text:
+            return None
+        try:
+            return expanded_name(tokens[2].text, namespaces) == f"{{{uri}}}{local}"
+        except KeyError:
+            return None
+    for function in ("ends-with", "starts-with", "contains"):
+        if _is_function(tokens, 0, function) and _closing(tokens, 1) == len(tokens) - 1:
+            args = _split_arguments(tokens, 1, len(tokens) - 1)
+            if len(args) != 2 or args[1][1] - args[1][0] != 1 or tokens[args[1][0]].kind != "str":
+                return None
+            text = string_value(tokens[args[1][0]])
+            subject = tokens[args[0][0]:args[0][1]]
+            if _is_name_call(subject, "local-name"):
+                value = local
+            elif _is_name_call(subject, "name") and function == "ends-with" and ":" not in text:
+                value = local  # see rewrite_name_suffixes
+            else:
+                return None
+            return {"ends-with": value.endswith, "starts-with": value.startswith,
+                    "contains": value.__contains__}[function](text)
+    return None
+
+
+def _is_function(tokens: list[Token], i: int, name: str) -> bool:
+    return i < len(tokens) and tokens[i].kind == "name" and tokens[i].text in (name, f"fn:{name}") \
+        and _is_op(tokens, i + 1, "(")
+
+
+def _is_name_call(tokens: list[Token], name: str) -> bool:
+    """``name()`` / ``name(.)`` (the context node's name)."""
+    if not _is_function(tokens, 0, name):
+        return False
+    return len(tokens) == 3 or (len(tokens) == 4 and _is_op(tokens, 2, "."))
+
+
+# After these tokens an operand must follow, so "and"/"or" there is a name test, not an operator.
+_OPERAND_EXPECTED = {"/", "//", "@", "::", "(", "[", "{", ",", "|", "=", "!=", "<", "<=", ">", ">="}
+
+
+def _split_keyword(tokens: list[Token], keyword: str) -> list[list[Token]]:
+    """Split at top-level ``and``/``or`` operators."""
+    parts: list[list[Token]] = [[]]
+    depth = 0
+    for token in tokens:
+        if token.kind == "op" and token.text in ("(", "[", "{"):
+            depth += 1
+        elif token.kind == "op" and token.text in (")", "]", "}"):
+            depth -= 1
+        is_operator = bool(parts[-1]) and not (
+            parts[-1][-1].kind == "op" and parts[-1][-1].text in _OPERAND_EXPECTED
+        )
+        if depth == 0 and token.kind == "name" and token.text == keyword and is_operator:
+            parts.append([])
+        else:
+            parts[-1].append(token)
+    return parts
+
+
+def name_tests(expr: str, namespaces: dict[str, str]) -> set[str]:
+    """Expanded names of the prefixed element name tests in an expression (a superset is fine)."""
+    try:
+        tokens = tokenize(expr)
+    except XPathSyntaxError:
+        return set()
+    names = set()
+    for i, token in enumerate(tokens):
+        if token.kind != "name" or ":" not in token.text or "*" in token.text:
+            continue
+        if _is_op(tokens, i + 1, "(") or _is_op(tokens, i + 1, "::") or _is_op(tokens, i - 1, "@"):
+            continue
+        try:
+            names.add(expanded_name(token.text, namespaces))
+        except KeyError:
+            continue
+    return names
 
 
 def _without_predicates(step: list[Token]) -> list[Token] | None:

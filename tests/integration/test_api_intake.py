@@ -3,6 +3,10 @@
 Real app with its embedded worker, real SQLite ledger in tmp_path, real rule packs and validator.
 Expected numbers and totals are read from the documents with XPath here, independently of the
 extraction code under test.
+
+An accepted invoice enters its approval workflow at once (issue 4): the samples' Leitweg-ID is the
+unit Bauamt's, so they go on to ``in_approval`` (the project's ``public-sector`` workflow); an invoice
+whose Leitweg-ID names no unit stays ``accepted`` and waits in the clearing queue.
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ pytestmark = pytest.mark.integration
 
 PENDING = {"received", "validating"}
 LEITWEG = make_leitweg_id("05315000-BESCH2026")  # the samples' buyer reference
+UNCLAIMED = make_leitweg_id("05315000-NIEMAND")  # a valid Leitweg-ID no unit has
+INTO_APPROVAL = ["received", "validating", "accepted", "workflow_started", "task_created"]
+TO_CLEARING = ["received", "validating", "accepted", "clearing_queued"]
 NS = {
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
@@ -141,25 +148,57 @@ def assert_extracted(body: dict[str, Any], xml: bytes) -> None:
     assert Decimal(body["amount_due"]) == due
 
 
+def events(body: dict[str, Any]) -> list[str]:
+    return [e["event"] for e in body["events"]]
+
+
+def event(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """The payload of the one entry ``name`` in the invoice's history."""
+    (payload,) = [e["payload"] for e in body["events"] if e["event"] == name]
+    return payload
+
+
+def unit_id(name: str) -> str:
+    with db.UnitOfWork() as uow:
+        return accounts.unit_by_name(uow, name).id
+
+
 # --------------------------------------------------------------------------- processing outcomes
 
 
 def test_valid_invoices_are_accepted_with_number_and_totals(service: Service) -> None:
+    """Accepted (verdict, number, totals), then into the Bauamt's approval workflow; an invoice for a
+    Leitweg-ID no unit has is accepted just the same and waits in the clearing queue."""
     ubl = render_ubl(sample_invoice_data(number="RE-API-1"))
     credit = make_ubl_creditnote()
     pdf_data = sample_invoice_data(number="RE-API-PDF")
     pdf = make_facturx_pdf(data=pdf_data)
-    ids = [service.upload(ubl)["id"], service.upload(credit)["id"], service.upload(pdf, filename="r.pdf")["id"]]
-    ubl_body, credit_body, pdf_body = (service.wait(i) for i in ids)
-    for body, xml in ((ubl_body, ubl), (credit_body, credit), (pdf_body, render_cii(pdf_data))):
-        assert body["status"] == "accepted", body["validation"]
-        assert body["validation"]["accepted"] is True
+    unclaimed = render_ubl(sample_invoice_data(number="RE-API-2", buyer_reference=UNCLAIMED))
+    ids = [service.upload(ubl)["id"], service.upload(credit)["id"], service.upload(pdf, filename="r.pdf")["id"],
+           service.upload(unclaimed)["id"]]
+    ubl_body, credit_body, pdf_body, unclaimed_body = (service.wait(i) for i in ids)
+    bauamt = unit_id("Bauamt")
+    for body, xml in ((ubl_body, ubl), (credit_body, credit), (pdf_body, render_cii(pdf_data)),
+                      (unclaimed_body, unclaimed)):
+        assert body["validation"]["accepted"] is True, body["validation"]
         assert not [f for f in body["validation"]["findings"] if f["level"] in ("error", "fatal")]
         assert_extracted(body, xml)
-        assert body["buyer_reference"] == LEITWEG and body["currency"] == "EUR"
+        assert body["currency"] == "EUR"
         assert body["data"]["number"] == body["invoice_number"]
-        assert [e["event"] for e in body["events"]] == ["received", "validating", "accepted"]
+        assert event(body, "accepted")["invoice_number"] == body["invoice_number"]
         assert [e["seq"] for e in body["events"]] == sorted(e["seq"] for e in body["events"])
+    for body in (ubl_body, credit_body, pdf_body):
+        assert body["status"] == "in_approval", events(body)
+        assert body["buyer_reference"] == LEITWEG and body["unit_id"] == bauamt
+        assert events(body) == INTO_APPROVAL
+        started = event(body, "workflow_started")
+        assert (started["definition"], started["unit"], started["routed_by"]) == (
+            "public-sector", "Bauamt", "leitweg_id")
+        assert event(body, "task_created")["stage"] == "factual"
+    assert unclaimed_body["status"] == "accepted", events(unclaimed_body)
+    assert unclaimed_body["buyer_reference"] == UNCLAIMED and unclaimed_body["unit_id"] is None
+    assert events(unclaimed_body) == TO_CLEARING
+    assert event(unclaimed_body, "clearing_queued")["buyer_reference"] == UNCLAIMED
     assert (ubl_body["syntax"], ubl_body["container"]) == ("UBL-Invoice", "xml")
     assert credit_body["syntax"] == "UBL-CreditNote"
     assert (pdf_body["syntax"], pdf_body["container"]) == ("CII", "pdf")
@@ -180,17 +219,19 @@ def test_invalid_invoice_is_rejected_with_findings(service: Service) -> None:
 def test_same_bytes_once_changed_copy_is_a_suspected_duplicate(service: Service) -> None:
     original = render_ubl(sample_invoice_data(number="RE-DUP-1"))
     first = service.upload(original)
-    assert service.wait(first["id"])["status"] == "accepted"
+    accepted = service.wait(first["id"])
+    assert accepted["status"] == "in_approval" and events(accepted) == INTO_APPROVAL
     again = service.client.post("/api/v1/invoices", content=original,
                                 headers={**service.auth("bob"), "Content-Type": "application/xml"})
     assert again.status_code == 200 and again.json()["id"] == first["id"]
-    assert again.json()["status"] == "accepted"
+    assert again.json()["status"] == "in_approval"  # the existing invoice, as it stands
     changed = original.replace(b"</Invoice>", b"<!-- sent again -->\n</Invoice>")
     assert changed != original
     copy = service.wait(service.upload(changed)["id"])
     assert copy["status"] == "duplicate_suspected"
     assert copy["duplicate_of"] == first["id"]
     assert copy["validation"]["accepted"] is True
+    assert events(copy) == ["received", "validating", "duplicate_suspected"]  # no workflow for a suspect
     listed = service.client.get("/api/v1/invoices", params={"number": "RE-DUP-1"}, headers=service.auth()).json()
     assert {i["id"] for i in listed["items"]} == {first["id"], copy["id"]}
     dupes = service.client.get("/api/v1/invoices", params={"status": "duplicate_suspected"},
@@ -249,7 +290,7 @@ def test_view_renders_the_xrechnung_visualisation(service: Service) -> None:
 
 def test_staff_see_the_invoices_of_their_unit_only(service: Service) -> None:
     body = service.wait(service.upload(render_ubl(sample_invoice_data(number="RE-UNIT-1")))["id"])
-    assert body["status"] == "accepted" and body["unit_id"]
+    assert body["status"] == "in_approval" and body["unit_id"] == unit_id("Bauamt")
     paths = [f"/api/v1/invoices/{body['id']}{suffix}"
              for suffix in ("", "/original", "/report", "/report?format=html", "/report?format=kosit", "/view")]
     for path in paths:

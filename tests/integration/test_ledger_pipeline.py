@@ -1,5 +1,8 @@
 """The ledger end to end on SQLite and on a real PostgreSQL: receive, process, duplicates, tampering,
-concurrency. The PostgreSQL cluster is a throw-away ``initdb`` in a temporary folder."""
+concurrency. The PostgreSQL cluster is a throw-away ``initdb`` in a temporary folder.
+
+These ledgers have no units, so every accepted invoice stays ``accepted`` and its approval workflow
+(issue 4) starts in the clearing queue: ``clearing_queued`` follows ``accepted`` in the journal."""
 
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ pytestmark = pytest.mark.integration
 SUITE_ROOT = STANDARDS / "xrechnung-testsuite" / "src" / "test"
 SUITE = sorted(SUITE_ROOT.rglob("*.xml"))
 FIRST = SUITE_ROOT / "business-cases" / "standard" / "01.01a-INVOICE_ubl.xml"
+ACCEPTED = ["accepted", "clearing_queued"]  # the journal of a valid invoice no unit claims
 
 # ------------------------------------------------------------------ PostgreSQL, started by the tests
 
@@ -110,6 +114,12 @@ class Ledger:
             invoice = session.get(Invoice, invoice_id)
             assert invoice is not None
             return invoice
+
+    def journal(self) -> list[tuple[int, str, str | None]]:
+        """(seq, event, invoice id) of every journal entry, in order."""
+        with self.factory() as session:
+            return [(seq, event, invoice_id) for seq, event, invoice_id in session.execute(
+                select(JournalEntry.seq, JournalEntry.event, JournalEntry.invoice_id).order_by(JournalEntry.seq))]
 
     def events(self, invoice_id: str) -> list[JournalEntry]:
         with UnitOfWork(self.factory) as uow:
@@ -254,19 +264,20 @@ def test_invalid_document_is_rejected_with_findings(ledger: Ledger, validator) -
 def test_same_bytes_twice_give_one_entry(ledger: Ledger, validator) -> None:  # type: ignore[no-untyped-def]
     data = FIRST.read_bytes()
     first = ledger.receive(data, "a.xml", sender="s1")
-    ledger.process(validator, first)
+    assert ledger.process(validator, first) == "accepted"
     second = ledger.receive(data, "b.xml", sender="s2")
     assert second == first
     assert ledger.process(validator, second) == "accepted"  # no second validation, no change
     with ledger.factory() as session:
         assert session.scalar(select(func.count()).select_from(Invoice)) == 1
-    assert [e.event for e in ledger.events(first)] == ["received", "validating", "accepted", "received_again"]
+    assert [e.event for e in ledger.events(first)] == ["received", "validating", *ACCEPTED, "received_again"]
     assert ledger.verify().ok
 
 
 def test_changed_copy_is_duplicate_suspected(ledger: Ledger, validator) -> None:  # type: ignore[no-untyped-def]
     original = ledger.receive(FIRST.read_bytes(), FIRST.name)
     assert ledger.process(validator, original) == "accepted"
+    assert [e.event for e in ledger.events(original)] == ["received", "validating", *ACCEPTED]
     copy = ledger.receive(FIRST.read_bytes() + b"\n<!-- sent again -->\n", "again.xml")
     assert ledger.process(validator, copy) == "duplicate_suspected"
     invoice = ledger.invoice(copy)
@@ -297,7 +308,7 @@ TAMPERING: dict[str, Callable[[Ledger, list[str], list[str]], str]] = {
     "journal entry deleted": lambda lg, ids, shas: (
         lg.sql("DELETE FROM journal WHERE seq = 5"), "journal entry 5")[1],
     "last journal entry deleted": lambda lg, ids, shas: (
-        lg.sql("DELETE FROM journal WHERE seq = (SELECT max(seq) FROM journal)"), "journal entry 9")[1],
+        lg.sql("DELETE FROM journal WHERE seq = (SELECT max(seq) FROM journal)"), "journal entry 12")[1],
     "blob changed": lambda lg, ids, shas: (_change_blob(lg, shas[0]), f"blob {shas[0]}")[1],
     "blob deleted": lambda lg, ids, shas: (lg.blobs.path(shas[2]).unlink(), f"blob {shas[2]}")[1],
 }
@@ -309,8 +320,13 @@ def test_verify_names_what_was_tampered_with(ledger: Ledger, validator, kind: st
     ids = [ledger.receive(p.read_bytes(), p.name) for p in paths]
     assert [ledger.process(validator, i) for i in ids] == ["accepted"] * 3
     shas = [ledger.invoice(i).sha256 for i in ids]
+    # the sequence numbers the tampering names: 4 = validating, 5 = accepted of ids[0], 12 = the last
+    assert ledger.journal() == [
+        *((seq, "received", i) for seq, i in enumerate(ids, start=1)),
+        *((4 + 3 * n + k, event, i) for n, i in enumerate(ids)
+          for k, event in enumerate(["validating", *ACCEPTED]))]
     clean = ledger.verify()
-    assert clean.ok and (clean.entries, clean.invoices, clean.blobs) == (9, 3, 3), clean.problems
+    assert clean.ok and (clean.entries, clean.invoices, clean.blobs) == (12, 3, 3), clean.problems
 
     culprit = TAMPERING[kind](ledger, ids, shas)
     report = ledger.verify()

@@ -1,4 +1,9 @@
-"""Receive/process on SQLite with a stand-in validator: idempotency, duplicates, visibility, paging."""
+"""Receive/process on SQLite with a stand-in validator: idempotency, duplicates, visibility, paging.
+
+Accepting an invoice starts its approval workflow in the same transaction (issue 4): with a unit
+for its buyer reference it goes on to ``in_approval``; without one it stays ``accepted`` and waits
+in the clearing queue. The workflow definitions are the project's own (``workflows/``).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,11 @@ from einvoice.ledger.models import Invoice, JournalEntry
 from einvoice.ledger.service import InvoiceFilter, Visibility
 from einvoice.samples import DEFAULT_LEITWEG_ID, make_cii_invoice, make_ubl_invoice
 from einvoice.validation.model import Finding, Level, StepKind, StepResult, ValidationResult
+from einvoice.workflow.models import InstanceStatus, WorkflowInstance, WorkflowTask
+
+# What the journal says after a valid invoice was processed
+ACCEPTED_TO_CLEARING = ["accepted", "clearing_queued"]  # no unit for its buyer reference
+ACCEPTED_INTO_APPROVAL = ["accepted", "workflow_started", "task_created"]  # its unit's workflow runs
 
 
 class FakeValidator:
@@ -82,6 +92,27 @@ def _verify(factory: sessionmaker[Session], blobs: BlobStore) -> journal.VerifyR
         return journal.verify(uow.session, blobs)
 
 
+def _workflow(factory: sessionmaker[Session], invoice_id: str) -> tuple[WorkflowInstance, list[WorkflowTask]]:
+    """The invoice's workflow instance and its tasks (oldest first)."""
+    with UnitOfWork(factory) as uow:
+        instance = uow.session.scalar(select(WorkflowInstance).where(WorkflowInstance.invoice_id == invoice_id))
+        assert instance is not None, f"no workflow for {invoice_id}"
+        tasks = list(uow.session.scalars(select(WorkflowTask).where(WorkflowTask.invoice_id == invoice_id)
+                                         .order_by(WorkflowTask.created_at, WorkflowTask.id)))
+        uow.session.expunge_all()
+        return instance, tasks
+
+
+def _assert_in_clearing(factory: sessionmaker[Session], invoice_id: str) -> None:
+    """Accepted, no unit: one open clearing task, journalled right after the acceptance."""
+    instance, tasks = _workflow(factory, invoice_id)
+    assert instance.status == InstanceStatus.CLEARING.value and instance.unit_id is None
+    assert [(t.kind, t.status) for t in tasks] == [("clearing", "active")]
+    with UnitOfWork(factory) as uow:
+        queued = service.history(uow, invoice_id)[-1]
+        assert queued.event == "clearing_queued" and queued.payload["task_id"] == tasks[0].id
+
+
 def test_receive_stores_blob_row_and_entry(factory: sessionmaker[Session], blobs: BlobStore) -> None:
     data = make_ubl_invoice()
     outcome = _receive(factory, blobs, data)
@@ -135,10 +166,11 @@ def test_process_accepts_and_extracts(factory: sessionmaker[Session], blobs: Blo
         uow.session.add(unit)
         uow.commit()
     outcome = _receive(factory, blobs, make_ubl_invoice(number="RE-1"))
-    assert _process(factory, blobs, FakeValidator(), outcome.invoice_id) == "accepted"
+    # accepted, then handed to the unit's approval workflow in the same transaction
+    assert _process(factory, blobs, FakeValidator(), outcome.invoice_id) == "in_approval"
     with UnitOfWork(factory) as uow:
         invoice = uow.session.get(Invoice, outcome.invoice_id)
-        assert invoice is not None
+        assert invoice is not None and invoice.status == "in_approval"
         assert invoice.invoice_number == "RE-1" and invoice.issue_date == date(2026, 3, 2)
         assert invoice.currency == "EUR" and invoice.amount_due and invoice.amount_due > 0
         assert invoice.gross_amount == invoice.amount_due
@@ -147,7 +179,28 @@ def test_process_accepts_and_extracts(factory: sessionmaker[Session], blobs: Blo
         assert invoice.buyer_reference == DEFAULT_LEITWEG_ID and invoice.unit_id == unit.id
         assert invoice.validation and invoice.validation["accepted"] is True and invoice.accepted
         assert invoice.data and invoice.data["number"] == "RE-1" and invoice.attempts == 1
-    assert _events(factory, outcome.invoice_id) == ["received", "validating", "accepted"]
+        entries = service.history(uow, outcome.invoice_id)
+        assert [e.event for e in entries] == ["received", "validating", *ACCEPTED_INTO_APPROVAL]
+        accepted, started, created = (service.payload_of(e) for e in entries[2:])
+    assert (accepted["invoice_number"], accepted["currency"]) == ("RE-1", "EUR")
+    assert (started["unit"], started["unit_id"], started["routed_by"]) == ("Beschaffung", unit.id, "leitweg_id")
+    instance, tasks = _workflow(factory, outcome.invoice_id)
+    assert instance.status == InstanceStatus.RUNNING.value and instance.unit_id == unit.id
+    assert [(t.kind, t.status, t.unit_id) for t in tasks] == [("approval", "active", unit.id)]
+    assert created["task_id"] == tasks[0].id and created["stage"] == instance.stage
+    assert _verify(factory, blobs).ok
+
+
+def test_accepted_invoice_without_a_unit_waits_in_clearing(factory: sessionmaker[Session],
+                                                           blobs: BlobStore) -> None:
+    outcome = _receive(factory, blobs, make_ubl_invoice(number="RE-2"))  # no unit has its Leitweg-ID
+    assert _process(factory, blobs, FakeValidator(), outcome.invoice_id) == "accepted"
+    with UnitOfWork(factory) as uow:
+        invoice = service.get(uow, outcome.invoice_id)
+        assert invoice is not None and (invoice.status, invoice.unit_id) == ("accepted", None)
+        assert invoice.invoice_number == "RE-2" and invoice.accepted
+    assert _events(factory, outcome.invoice_id) == ["received", "validating", *ACCEPTED_TO_CLEARING]
+    _assert_in_clearing(factory, outcome.invoice_id)
     assert _verify(factory, blobs).ok
 
 
@@ -157,7 +210,21 @@ def test_process_is_idempotent(factory: sessionmaker[Session], blobs: BlobStore)
     assert _process(factory, blobs, validator, outcome.invoice_id) == "accepted"
     assert _process(factory, blobs, validator, outcome.invoice_id) == "accepted"
     assert validator.calls == 1
-    assert _events(factory, outcome.invoice_id) == ["received", "validating", "accepted"]
+    assert _events(factory, outcome.invoice_id) == ["received", "validating", *ACCEPTED_TO_CLEARING]
+    _assert_in_clearing(factory, outcome.invoice_id)  # still exactly one clearing task
+
+
+def test_process_is_idempotent_once_in_approval(factory: sessionmaker[Session], blobs: BlobStore) -> None:
+    with UnitOfWork(factory) as uow:
+        uow.session.add(Unit(name="Beschaffung", leitweg_id=DEFAULT_LEITWEG_ID))
+        uow.commit()
+    validator = FakeValidator()
+    outcome = _receive(factory, blobs, make_ubl_invoice())
+    assert _process(factory, blobs, validator, outcome.invoice_id) == "in_approval"
+    assert _process(factory, blobs, validator, outcome.invoice_id) == "in_approval"
+    assert validator.calls == 1
+    assert _events(factory, outcome.invoice_id) == ["received", "validating", *ACCEPTED_INTO_APPROVAL]
+    assert len(_workflow(factory, outcome.invoice_id)[1]) == 1  # no second task
 
 
 def test_process_resumes_an_interrupted_run(factory: sessionmaker[Session], blobs: BlobStore) -> None:
@@ -178,7 +245,9 @@ def test_process_resumes_an_interrupted_run(factory: sessionmaker[Session], blob
         assert service.stale_work(uow, older_than=timedelta(0)) == [outcome.invoice_id]
         assert service.stale_work(uow, older_than=timedelta(minutes=5)) == []
     assert _process(factory, blobs, FakeValidator(), outcome.invoice_id) == "accepted"
-    assert _events(factory, outcome.invoice_id) == ["received", "validating", "validating", "accepted"]
+    assert _events(factory, outcome.invoice_id) == ["received", "validating", "validating",
+                                                    *ACCEPTED_TO_CLEARING]
+    _assert_in_clearing(factory, outcome.invoice_id)
     assert _verify(factory, blobs).ok
 
 
@@ -227,14 +296,22 @@ def test_changed_copy_is_a_suspected_duplicate(factory: sessionmaker[Session], b
         uow.commit()
     with UnitOfWork(factory) as uow:
         resolved = service.get(uow, copy.invoice_id)
-        assert resolved is not None and resolved.duplicate_of is None
-        entry = service.history(uow, copy.invoice_id)[-1]
-        assert (entry.event, entry.actor, entry.payload["decision"]) == (
-            "duplicate_resolved", "clerk", "not_duplicate")
+        assert resolved is not None and resolved.duplicate_of is None and resolved.status == "accepted"
+        entries = service.history(uow, copy.invoice_id)
+        assert [e.event for e in entries] == ["received", "validating", "duplicate_suspected",
+                                              "duplicate_resolved", "clearing_queued"]
+        entry = entries[-2]  # accepted by a person: its workflow starts (here: clearing, no unit)
+        assert (entry.event, entry.actor, entry.payload["decision"], entry.payload["status"]) == (
+            "duplicate_resolved", "clerk", "not_duplicate", "accepted")
+        assert [e.event for e in service.history(uow, third.invoice_id)] == [
+            "received", "validating", "duplicate_suspected", "duplicate_resolved"]  # rejected: no workflow
+        assert uow.session.scalar(select(func.count()).select_from(WorkflowInstance).where(
+            WorkflowInstance.invoice_id == third.invoice_id)) == 0
         with pytest.raises(service.InvalidTransition):
             service.resolve_duplicate(uow, copy.invoice_id, decision="duplicate", actor="clerk")
         with pytest.raises(service.LedgerError):
             service.resolve_duplicate(uow, third.invoice_id, decision="maybe", actor="clerk")
+    _assert_in_clearing(factory, copy.invoice_id)
     assert _verify(factory, blobs).ok
 
 
@@ -358,8 +435,10 @@ def test_journal_entries_have_digest_of_current_row(factory: sessionmaker[Sessio
     _process(factory, blobs, FakeValidator(), outcome.invoice_id)
     with UnitOfWork(factory) as uow:
         entries = uow.session.execute(select(JournalEntry).order_by(JournalEntry.seq)).scalars().all()
+        assert [e.event for e in entries] == ["received", "validating", *ACCEPTED_TO_CLEARING]
         digests = [e.payload[journal.DIGEST_KEY] for e in entries]
-        assert len(set(digests)) == 3  # received, validating, accepted: three states of the row
+        # received, validating, accepted: three states of the row; queueing for clearing leaves it as is
+        assert len(set(digests)) == 3 and digests[2] == digests[3]
 
 
 def test_amounts_beyond_the_column_stay_out_of_it() -> None:
