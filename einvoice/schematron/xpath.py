@@ -347,7 +347,7 @@ def _expand(path: tuple[list[list[str]], list[str]] | None) -> list[StepPath] | 
     elements, attributes = path
     paths: list[list[str]] = [[]]
     for alternatives in elements:
-        paths = [p + [name] for p in paths for name in alternatives]
+        paths = [[*p, name] for p in paths for name in alternatives]
     return [tuple(p + [f"@{name}" for name in attributes]) for p in paths]
 
 
