@@ -583,9 +583,10 @@ def _branch_targets(tokens: list[Token], namespaces: dict[str, str]) -> Targets:
         # "/" alone matches the document node; "a/" is not a pattern
         return Targets(document=True) if len(tokens) == 1 else EVERYTHING
     predicates = _predicates(step)
-    step = _without_predicates(step)
-    if step is None or predicates is None:
+    bare = _without_predicates(step)
+    if bare is None or predicates is None:
         return EVERYTHING
+    step = bare
     if step[0].kind == "op" and step[0].text == "(":
         # a parenthesised union, e.g. (/a | /b)[$x]: what it matches is what its branches match
         if _closing(step, 0) != len(step) - 1:
