@@ -73,7 +73,7 @@ class Invoice(Base):
 
     # extracted business terms used for search, duplicates and the workflow
     invoice_number: Mapped[str | None] = mapped_column(String(200), index=True)
-    issue_date: Mapped[date | None] = mapped_column(Date)
+    issue_date: Mapped[date | None] = mapped_column(Date, index=True)  # ledger search by issue-date range
     seller_name: Mapped[str | None] = mapped_column(String(500))
     seller_key: Mapped[str | None] = mapped_column(String(200), index=True)  # VAT id or normalised name
     buyer_reference: Mapped[str | None] = mapped_column(String(200), index=True)
