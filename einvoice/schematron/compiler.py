@@ -15,12 +15,19 @@ order differs (document order for the first two, pattern by pattern for ``full_s
 Only failed asserts and successful reports are materialised. Dynamic errors in tests, lets and
 messages propagate (no try/catch); XSLT 3.0 itself treats an error while matching a rule context
 as "no match" (Saxon prints a warning), exactly as it does for the officially compiled stylesheets.
+
+``optimize`` (on by default) makes the stylesheet cheaper without changing what it reports: the
+walk applies a pattern's mode only to nodes that one of its rules can match
+(:mod:`~einvoice.schematron.patterns`), and tests are rewritten into exactly equivalent, cheaper
+forms: code lists as map lookups, runs of ``not(path)`` asserts under one shared guard, absolute
+paths of often-firing rules as global variables (:mod:`~einvoice.schematron.rewrite`).
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,23 +43,18 @@ from einvoice.schematron.expand import (
     SchematronCompileError,
     expand_schema,
 )
-from einvoice.schematron.xpath import (
-    EVERYTHING,
+from einvoice.schematron.patterns import EVERYTHING, Targets, pattern_targets
+from einvoice.schematron.rewrite import (
     StepPath,
-    Targets,
-    Token,
     absence_guard,
     absence_paths,
     any_path_exists,
-    binds_variable,
-    constant_string,
+    hoist_absolute_paths,
     map_literal,
-    name_tests,
-    pattern_targets,
     rewrite_code_lists,
     rewrite_name_suffixes,
-    string_value,
 )
+from einvoice.schematron.xpath import Token, binds_variable, constant_string, name_tests, string_value
 
 SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
 XS_NS = "http://www.w3.org/2001/XMLSchema"
@@ -103,7 +105,7 @@ class CompileOptions:
     full_svrl: bool = False
     location_style: str = "skeleton"
     strategy: str = "dispatch"
-    # Exactly equivalent, cheaper tests (code-list maps, absence guards); off only to compare.
+    # Exactly equivalent, cheaper stylesheet (see the module docstring); off only to compare.
     optimize: bool = True
 
 
@@ -143,6 +145,9 @@ class _Compiler:
         self.properties = {p.get("id"): p for p in self.schema.iter(SCH + "property") if p.get("id")}
         self.constants = self._constant_lets()
         self.code_maps: dict[frozenset[str], str] = {}
+        rule_lets = {let.get("name") for rule in self.schema.iter(SCH + "rule") for let in _children(rule, "let")}
+        self.global_lets = {let.get("name", "") for let in self._global_let_elements()} - rule_lets
+        self.hoisted: dict[str, str] = {}  # absolute path text -> global variable
 
     # ----------------------------------------------------------------- set-up
 
@@ -232,7 +237,7 @@ class _Compiler:
         return resolved
 
     def _optimized_test(self, test: str) -> str:
-        """Code-list membership through maps (see :mod:`einvoice.schematron.xpath`)."""
+        """Code lists as map lookups, name suffixes via local-name() (see :mod:`~einvoice.schematron.rewrite`)."""
 
         def resolve(token: Token) -> str | None:
             if token.kind == "str":
@@ -248,6 +253,16 @@ class _Compiler:
             return self.code_maps[tokens]
 
         return rewrite_name_suffixes(rewrite_code_lists(test, resolve, register))
+
+    def _hoisted(self, expr: str) -> str:
+        """Absolute paths become global variables: evaluated once per document, not per use."""
+
+        def register(path: str) -> str:
+            if path not in self.hoisted:
+                self.hoisted[path] = f"{INTERNAL}:abs{len(self.hoisted) + 1}"
+            return self.hoisted[path]
+
+        return hoist_absolute_paths(expr, self.global_lets.__contains__, register)
 
     def _match(self, rule: etree._Element) -> str:
         """The rule context as a template pattern; ``optimize`` rewrites name-suffix tests."""
@@ -281,6 +296,8 @@ class _Compiler:
             self._dispatch_walk(sheet)
         for tokens, name in self.code_maps.items():
             etree.SubElement(sheet, _x("variable"), name=name, select=map_literal(tokens))
+        for path, name in self.hoisted.items():
+            etree.SubElement(sheet, _x("variable"), name=name, select=path)
         return sheet
 
     def _global_lets(self, sheet: etree._Element) -> None:
@@ -484,7 +501,10 @@ class _Compiler:
             self._absence_run(parent, rule, run)
             run = []
             if child.tag == SCH + "let":
-                parent.append(self._variable(child))
+                variable = self._variable(child)
+                if self.options.optimize and variable.get("select") and not _matches_once(rule.get("context", "")):
+                    variable.set("select", self._hoisted(variable.get("select", "")))
+                parent.append(variable)
             elif child.tag in (SCH + "assert", SCH + "report"):
                 self._assertion(parent, rule, child)
         self._absence_run(parent, rule, run)
@@ -531,6 +551,8 @@ class _Compiler:
             raise SchematronCompileError(f"{etree.QName(el).localname} without test (id={el.get('id')!r})")
         is_assert = el.tag == SCH + "assert"
         condition = self._optimized_test(test) if self.options.optimize else test
+        if self.options.optimize and not _matches_once(rule.get("context", "")):
+            condition = self._hoisted(condition)
         if is_assert:
             condition = f"not(({condition}))"
             absent = absence_guard(test) if self.options.optimize and guarded else None
@@ -575,6 +597,14 @@ class _Compiler:
                 else:
                     self._text(target, child)
             _add_text(target, child.tail)
+
+
+def _matches_once(context: str) -> bool:
+    """Does the rule context only match the document element (``/a | /b``)? Such a rule runs once
+    per document, so moving its absolute paths into global variables gains nothing (it even costs:
+    ``exists(//a)`` stops at the first hit, a variable holds all of them)."""
+    branches = [b.strip() for b in context.split("|")]
+    return all(re.fullmatch(r"/[\w.:-]+", b) for b in branches) if branches else False
 
 
 def _eqname(clark: str) -> str:
