@@ -4,38 +4,16 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from einvoice.db import Base, UnitOfWork, make_engine
+from einvoice.db import UnitOfWork
 from einvoice.ledger import journal
 from einvoice.ledger.blobs import BlobStore
 from einvoice.ledger.models import GENESIS_HASH, JournalEntry, JournalHead
 from einvoice.ledger.service import receive
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    import einvoice.accounts.models  # noqa: F401  (units table for the invoices' foreign key)
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def factory(db: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=db, expire_on_commit=False)
-
-
-@pytest.fixture
-def blobs(tmp_path: Path) -> BlobStore:
-    return BlobStore(tmp_path / "blobs")
 
 
 def _append(factory: sessionmaker[Session], n: int) -> None:

@@ -8,17 +8,15 @@ in the clearing queue. The workflow definitions are the project's own (``workflo
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from einvoice.accounts.models import Unit
-from einvoice.db import Base, UnitOfWork, make_engine
+from einvoice.db import UnitOfWork
 from einvoice.ledger import journal, service
 from einvoice.ledger.blobs import BlobStore
 from einvoice.ledger.models import Invoice, JournalEntry
@@ -47,24 +45,6 @@ class FakeValidator:
         return ValidationResult(file=filename, sha256=hashlib.sha256(data).hexdigest(), accepted=not bad,
                                 scenario="xrechnung-3.0-ubl", syntax="UBL-Invoice", steps=steps,
                                 reason="1 error" if bad else "")
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def factory(db: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=db, expire_on_commit=False)
-
-
-@pytest.fixture
-def blobs(tmp_path: Path) -> BlobStore:
-    return BlobStore(tmp_path / "blobs")
 
 
 def _receive(factory: sessionmaker[Session], blobs: BlobStore, data: bytes, sender: str = "supplier-1",

@@ -1,0 +1,33 @@
+"""Unit-test fixtures shared by the ledger tests: a SQLite ledger in tmp_path and its blob store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from einvoice.db import Base, make_engine
+from einvoice.ledger.blobs import BlobStore
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Engine]:
+    import einvoice.accounts.models  # noqa: F401  (units table for the invoices' foreign key)
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    Base.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def factory(db: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=db, expire_on_commit=False)
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> BlobStore:
+    return BlobStore(tmp_path / "blobs")
