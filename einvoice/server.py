@@ -22,10 +22,9 @@ from rich.table import Table
 from einvoice.config import PROJECT_ROOT, Settings, get_settings
 from einvoice.intake import DEFAULT_STALE_AFTER
 from einvoice.intake import DEFAULT_SWEEP_INTERVAL as DEFAULT_INTERVAL
+from einvoice.terminal import console, err_console
 
 log = logging.getLogger("einvoice.server")
-console = Console()
-err_console = Console(stderr=True)
 
 SAMPLES_DIR = PROJECT_ROOT / "samples"
 DEMO_USER = "demo-supplier"

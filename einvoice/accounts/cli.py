@@ -6,12 +6,12 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from einvoice.accounts import service
 from einvoice.accounts.models import Unit
 from einvoice.db import UnitOfWork, create_schema
+from einvoice.terminal import console, err_console
 
 users_app = typer.Typer(help="Create and list users (suppliers, clerks, approvers, admins, connectors).",
                         no_args_is_help=True)
@@ -19,8 +19,6 @@ tokens_app = typer.Typer(help="Create and revoke API bearer tokens.", no_args_is
 units_app = typer.Typer(help="Create and list organisational units (with their Leitweg-ID).",
                         no_args_is_help=True)
 
-console = Console()
-err_console = Console(stderr=True)
 
 
 def _fail(exc: Exception) -> typer.Exit:

@@ -8,14 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from einvoice.db import UnitOfWork, create_schema
+from einvoice.terminal import console, err_console
 
 app = typer.Typer(help="Export approved invoices to bookkeeping (DATEV, CSV, JSON, webhook).", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
 
 
 def _fail(message: object, code: int = 1) -> typer.Exit:

@@ -7,15 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from einvoice.rules.store import InstalledPack, RulePackError, RuleStore
+from einvoice.terminal import console, err_console
 
 app = typer.Typer(help="Install, list and verify rule packs (XSD, Schematron, XSLT).", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
 
 RulesDirOption = Annotated[
     Path | None,

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from einvoice.config import get_settings
 from einvoice.rules.store import RulePackError, RuleStore
+from einvoice.terminal import err_console
 from einvoice.validation.batch import collect_paths, validate_many
 from einvoice.validation.scenarios import ScenarioConfigError, ScenarioSet
 
@@ -31,7 +31,7 @@ def _preflight() -> None:
         for name in sorted(needed):
             store.pack(name)
     except (ScenarioConfigError, RulePackError) as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
 
 
@@ -43,7 +43,7 @@ def validate(
     lang: Annotated[str, typer.Option(help="Language of text/HTML reports: de | en")] = "de",
 ) -> None:
     """Validate invoices; exit 0 if all are accepted, 1 if any is rejected, 2 on usage errors."""
-    err = Console(stderr=True)
+    err = err_console
     if fmt not in FORMATS:
         err.print(f"[red]error:[/red] unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
         raise typer.Exit(2)

@@ -11,10 +11,10 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from einvoice.db import UnitOfWork, create_schema
+from einvoice.terminal import console, err_console
 from einvoice.workflow import people
 from einvoice.workflow.definitions import DefinitionError, load_dir, load_file
 from einvoice.workflow.errors import WorkflowError
@@ -24,8 +24,6 @@ app = typer.Typer(help="Approval workflow: definitions, unit settings, substitut
 substitutes_app = typer.Typer(help="Substitutes (Vertretungen) with date ranges.", no_args_is_help=True)
 app.add_typer(substitutes_app, name="substitute")
 
-console = Console()
-err_console = Console(stderr=True)
 
 
 def _fail(message: object, code: int = 1) -> typer.Exit:
