@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
@@ -76,16 +76,17 @@ def reset() -> None:
 
 
 def submit(*, data: bytes, channel: str, sender: str, filename: str = "",
-           content_type: str | None = None) -> ReceiveOutcome:
+           content_type: str | None = None, meta: dict[str, Any] | None = None) -> ReceiveOutcome:
     """Commit the document to the ledger, then enqueue its processing.
 
     Returns only after the commit, so a caller may acknowledge receipt. An enqueue failure is
     logged, never raised: the document is already durable and the sweeper will pick it up.
+    ``meta``: what the channel knows of the arrival (see ``einvoice.ledger.service.receive``).
     """
     from einvoice.ledger.service import receive_committed
 
     outcome = receive_committed(blobs(), data=data, channel=channel, sender=sender,
-                                filename=filename, content_type=content_type)
+                                filename=filename, content_type=content_type, meta=meta)
     if outcome.created and str(outcome.status) in PENDING:
         enqueue([outcome.invoice_id])
     return outcome

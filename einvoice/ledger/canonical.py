@@ -86,7 +86,7 @@ def record_fields(invoice: Invoice) -> dict[str, Any]:
     def digest(value: Any) -> str | None:
         return None if value is None else sha256_hex(canonical_json(value))
 
-    return {
+    fields: dict[str, Any] = {
         "id": invoice.id,
         "received_at": dt(invoice.received_at),
         "channel": _str(invoice.channel),
@@ -116,6 +116,9 @@ def record_fields(invoice: Invoice) -> dict[str, Any]:
         "duplicate_of": invoice.duplicate_of,
         "unit_id": invoice.unit_id,
     }
+    if invoice.intake_meta is not None:  # only when present: digests of older rows stay the same
+        fields["intake_meta"] = digest(invoice.intake_meta)
+    return fields
 
 
 def record_digest(invoice: Invoice) -> str:

@@ -21,6 +21,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC time; SQLite hands timezone-aware columns back naive (they were stored in UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 
@@ -84,6 +89,8 @@ class Invoice(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # InvoiceData.to_dict()
 
     duplicate_of: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))
+    # how it arrived, per channel (mail: message id, from; peppol: participant ids, instance id)
+    intake_meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # receiving unit, from the Leitweg-ID / buyer reference; staff see the invoices of their unit
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
 

@@ -81,7 +81,8 @@ class ReceiveOutcome:
 
 
 def receive(uow: UnitOfWork, blobs: BlobStore, *, data: bytes, channel: str, sender: str,
-            filename: str = "", content_type: str | None = None) -> ReceiveOutcome:
+            filename: str = "", content_type: str | None = None,
+            meta: dict[str, Any] | None = None) -> ReceiveOutcome:
     """Record a received document in ``uow`` (the caller commits, then acknowledges).
 
     The blob is durable before the row exists, so a committed row always has its bytes. With
@@ -89,7 +90,12 @@ def receive(uow: UnitOfWork, blobs: BlobStore, *, data: bytes, channel: str, sen
     journalled (``received_again``). Two concurrent uploads of the same new bytes race on the
     unique ``sha256`` column: the loser's flush raises ``IntegrityError``; roll back and call
     again (it then finds the winner's row) — :func:`receive_committed` does exactly that.
+
+    ``meta`` is what the channel knows about the arrival (mail message id, Peppol participant ids);
+    it is kept on a new invoice and journalled with either event. ``meta["route_leitweg_id"]``
+    (a Peppol receiver ``0204:<Leitweg-ID>``) decides the receiving unit instead of BT-10.
     """
+    meta = json_safe(meta) if meta else None
     _check_input(data, channel)
     session = uow.session
     sha256 = blobs.put(data)
@@ -97,22 +103,22 @@ def receive(uow: UnitOfWork, blobs: BlobStore, *, data: bytes, channel: str, sen
     if existing is not None:
         journal.append(session, event="received_again", actor=sender, invoice_id=existing.id,
                        payload={"channel": channel, "sender": sender, "filename": filename,
-                                "content_type": content_type})
+                                "content_type": content_type, **({"meta": meta} if meta else {})})
         return ReceiveOutcome(existing.id, existing.status, existing.duplicate_of, created=False)
 
     invoice = Invoice(received_at=utcnow(), channel=channel, sender=sender, filename=filename,
                       content_type=content_type, sha256=sha256, size=len(data),
-                      status=Status.RECEIVED.value, attempts=0)
+                      status=Status.RECEIVED.value, attempts=0, intake_meta=meta)
     session.add(invoice)
     session.flush()  # the unique sha256 decides concurrent identical uploads here
     journal.append(session, event="received", actor=sender, invoice_id=invoice.id, payload={
         "sha256": sha256, "size": len(data), "channel": channel, "sender": sender,
-        "filename": filename, "content_type": content_type})
+        "filename": filename, "content_type": content_type, **({"meta": meta} if meta else {})})
     return ReceiveOutcome(invoice.id, invoice.status, None, created=True)
 
 
 def receive_committed(blobs: BlobStore, *, data: bytes, channel: str, sender: str, filename: str = "",
-                      content_type: str | None = None,
+                      content_type: str | None = None, meta: dict[str, Any] | None = None,
                       factory: sessionmaker[Session] | None = None) -> ReceiveOutcome:
     """Receive in its own unit of work and commit: when this returns, the document is durable.
 
@@ -123,7 +129,7 @@ def receive_committed(blobs: BlobStore, *, data: bytes, channel: str, sender: st
         try:
             with UnitOfWork(factory) as uow:
                 outcome = receive(uow, blobs, data=data, channel=channel, sender=sender,
-                                  filename=filename, content_type=content_type)
+                                  filename=filename, content_type=content_type, meta=meta)
                 uow.commit()
                 return outcome
         except IntegrityError:
@@ -288,7 +294,8 @@ def _apply_extraction(session: Session, invoice: Invoice, data: InvoiceData | No
     invoice.amount_due = _amount(data.totals.amount_due)
     invoice.due_date = data.due_date
     invoice.data = json_safe(data.to_dict())
-    invoice.unit_id = _unit_for(session, invoice.buyer_reference)
+    routed = (invoice.intake_meta or {}).get("route_leitweg_id")
+    invoice.unit_id = _unit_for(session, routed if routed else invoice.buyer_reference)
 
 
 _VAT_NOISE = re.compile(r"[\s.\-/]")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import einvoice.accounts.models
+import einvoice.connectors.models
 import einvoice.export.models
 import einvoice.ledger.models
 import einvoice.workflow.models  # noqa: F401  (register every table on the metadata)

@@ -31,3 +31,20 @@ def factory(db: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def blobs(tmp_path: Path) -> BlobStore:
     return BlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+def embedded_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Process settings pointed at a fresh embedded (SQLite) data dir, migrated to the head."""
+    from einvoice import db as database
+    from einvoice.config import get_settings
+
+    monkeypatch.setenv("EINVOICE_DATA_DIR", str(tmp_path / "data"))
+    for name in ("EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR", "EINVOICE_SMTP_URL"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    database.reset()
+    database.create_schema()
+    yield tmp_path / "data"
+    database.reset()
+    get_settings.cache_clear()

@@ -171,6 +171,31 @@ def test_process_accepts_and_extracts(factory: sessionmaker[Session], blobs: Blo
     assert _verify(factory, blobs).ok
 
 
+def test_peppol_receiver_decides_the_unit_and_arrival_metadata_is_kept(factory: sessionmaker[Session],
+                                                                      blobs: BlobStore) -> None:
+    """A Peppol receiver ``0204:<Leitweg-ID>`` routes instead of BT-10; an unknown one goes to clearing."""
+    other_leitweg = "991-33333-78"
+    with UnitOfWork(factory) as uow:
+        uow.session.add_all([Unit(name="Beschaffung", leitweg_id=DEFAULT_LEITWEG_ID),
+                             Unit(name="Poststelle", leitweg_id=other_leitweg)])
+        uow.commit()
+        post = uow.session.execute(select(Unit.id).where(Unit.name == "Poststelle")).scalar_one()
+    meta = {"receiver_id": f"0204:{other_leitweg}", "instance_id": "i-1", "route_leitweg_id": other_leitweg}
+    routed = service.receive_committed(blobs, data=make_ubl_invoice(number="P-1"), channel="peppol",
+                                       sender="9930:DE123456789", meta=meta, factory=factory)
+    unknown = service.receive_committed(blobs, data=make_ubl_invoice(number="P-2"), channel="peppol",
+                                        sender="9930:DE123456789", factory=factory,
+                                        meta={**meta, "route_leitweg_id": "991-00000-00"})
+    assert _process(factory, blobs, FakeValidator(), routed.invoice_id) == "in_approval"
+    assert _process(factory, blobs, FakeValidator(), unknown.invoice_id) == "accepted"
+    with UnitOfWork(factory) as uow:
+        invoice = service.get(uow, routed.invoice_id)
+        assert invoice is not None and invoice.unit_id == post and invoice.intake_meta == meta
+        assert service.history(uow, routed.invoice_id)[0].payload["meta"] == meta
+    _assert_in_clearing(factory, unknown.invoice_id)
+    assert _verify(factory, blobs).ok
+
+
 def test_accepted_invoice_without_a_unit_waits_in_clearing(factory: sessionmaker[Session],
                                                            blobs: BlobStore) -> None:
     outcome = _receive(factory, blobs, make_ubl_invoice(number="RE-2"))  # no unit has its Leitweg-ID

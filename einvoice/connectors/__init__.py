@@ -1,0 +1,1 @@
+"""Automatic intake connectors (e-mail, Peppol): shared bookkeeping of what each one has handled."""
