@@ -6,6 +6,7 @@ import typer
 
 from einvoice import __version__
 from einvoice.accounts.cli import tokens_app, units_app, users_app
+from einvoice.connectors.cli import app as connectors_app
 from einvoice.export.cli import app as export_app
 from einvoice.ledger.cli import app as ledger_app
 from einvoice.rules.cli import app as rules_app
@@ -27,6 +28,7 @@ app.add_typer(users_app, name="users", help="Manage users.")
 app.add_typer(tokens_app, name="tokens", help="Manage API tokens.")
 app.add_typer(units_app, name="units", help="Manage organisational units.")
 app.add_typer(export_app, name="export", help="Export approved invoices to bookkeeping.")
+app.add_typer(connectors_app, name="connectors", help="Mail and Peppol connectors: status, retry failed items.")
 app.add_typer(workflow_app, name="workflow", help="Approval workflow: definitions, units, substitutes, deadlines.")
 app.command("validate")(validate)
 register_server_commands(app)

@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     ``embedded_worker=True`` runs the processing actors on threads of this process for the app's
     lifetime (embedded mode: only valid without ``EINVOICE_REDIS_URL``).
     """
+    from einvoice.connectors.routes import router as connectors_router
     from einvoice.export.routes import router as export_router
     from einvoice.intake.routes import router as intake_router
     from einvoice.validation.routes import router as validation_router
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     app.include_router(validation_router)
     app.include_router(workflow_router)
     app.include_router(export_router)
+    app.include_router(connectors_router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:
