@@ -9,6 +9,8 @@ from einvoice.accounts.cli import tokens_app, units_app, users_app
 from einvoice.connectors.cli import app as connectors_app
 from einvoice.export.cli import app as export_app
 from einvoice.ledger.cli import app as ledger_app
+from einvoice.mail.cli import app as mail_app
+from einvoice.peppol.cli import app as peppol_app
 from einvoice.rules.cli import app as rules_app
 from einvoice.schematron.cli import app as schematron_app
 from einvoice.server import register as register_server_commands
@@ -29,7 +31,9 @@ app.add_typer(tokens_app, name="tokens", help="Manage API tokens.")
 app.add_typer(units_app, name="units", help="Manage organisational units.")
 app.add_typer(export_app, name="export", help="Export approved invoices to bookkeeping.")
 app.add_typer(connectors_app, name="connectors", help="Mail and Peppol connectors: status, retry failed items.")
+app.add_typer(peppol_app, name="peppol", help="Peppol connector: spool folder, Invoice Responses, SBDH.")
 app.add_typer(workflow_app, name="workflow", help="Approval workflow: definitions, units, substitutes, deadlines.")
+app.add_typer(mail_app, name="mail", help="E-mail intake: poll IMAP mailboxes for invoices.")
 app.command("validate")(validate)
 register_server_commands(app)
 

@@ -50,6 +50,27 @@ class Settings(BaseSettings):
     # smtp+starttls://user:password@host:587 or smtps://user:password@host:465; unset = no e-mail.
     smtp_url: str | None = None
     smtp_from: str = "einvoice@localhost"
+    # Peppol connector (issue 6): the access point's spool folder (inbox/, done/, failed/), how often
+    # it is scanned, and where Invoice Responses go: a folder (default <spool>/outbound) or a URL.
+    peppol_spool_dir: Path | None = None
+    peppol_interval: float = 30.0
+    peppol_outbound_dir: Path | None = None
+    peppol_outbound_url: str | None = None
+    peppol_outbound_token: str | None = None
+    peppol_outbound_max_attempts: int = 10
+    peppol_country_c1: str = "DE"
+    # E-mail intake (einvoice.mail): one mailbox as imaps://user:pass@host:993/INBOX (or imap://…?starttls=1),
+    # or several as a JSON list (EINVOICE_MAIL_MAILBOXES); defaults below apply to every mailbox.
+    mail_imap_url: str | None = None
+    mail_mailboxes: str | None = None
+    mail_poll_interval: float = 60.0
+    mail_ca_file: Path | None = None  # trust this CA (PEM) in addition to the system's
+    mail_processed_folder: str | None = None  # move handled messages there; unset = keyword flag only
+    mail_max_message_bytes: int = 25 * 1024 * 1024
+    mail_max_attachments: int = 20
+    mail_zip_max_members: int = 50
+    mail_zip_max_bytes: int = 100 * 1024 * 1024  # uncompressed, all members of one ZIP together
+    mail_lang: str = "de"  # replies: de | en
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

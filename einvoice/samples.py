@@ -9,203 +9,46 @@ BR-CO-17) hold exactly; all dates and numbers are fixed, so regenerating gives i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from lxml import etree
 
+# The data model, totals and the UBL renderer live in einvoice.entry (the web entry form uses them
+# too); the names stay importable from here for the tests, the benchmarks and the demo.
+from einvoice.entry.document import (
+    CAC,
+    CBC,
+    CENT,
+    CURRENCY,
+    PEPPOL_BILLING,
+    UBL_NS,
+    XRECHNUNG_30,
+    AllowanceCharge,
+    InvoiceData,
+    Line,
+    Party,
+    Totals,
+    VatBreakdown,
+    compute_totals,
+    render_ubl,
+    skonto_terms,
+)
+from einvoice.entry.document import XmlBuilder as _Builder
+from einvoice.entry.document import amount_text as _amount
+from einvoice.entry.document import number_text as _number
+from einvoice.entry.document import serialize as _serialize
+from einvoice.entry.identifiers import german_vat_id, iban_check_digits, is_valid_iban, make_iban
 from einvoice.invoice.leitweg import make_leitweg_id
 
-# ------------------------------------------------------------------ identifiers and check digits
-
-_IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$")
-
-
-def _mod97_digits(text: str) -> int:
-    """ISO 7064 MOD 97-10 input: digits stay, letters become two digits (A=10 … Z=35)."""
-    return int("".join(str(int(ch, 36)) for ch in text.upper()))
-
-
-def iban_check_digits(country: str, bban: str) -> str:
-    """IBAN check digits (ISO 13616, MOD 97-10) for a country code and national account number."""
-    if not re.fullmatch(r"[A-Z]{2}", country) or not re.fullmatch(r"[A-Z0-9]{1,30}", bban):
-        raise ValueError(f"bad IBAN parts: {country!r} {bban!r}")
-    return f"{98 - _mod97_digits(bban + country + '00') % 97:02d}"
-
-
-def make_iban(country: str, bban: str) -> str:
-    return f"{country}{iban_check_digits(country, bban)}{bban}"
-
-
-def is_valid_iban(value: str) -> bool:
-    """Structure and MOD 97 check of an IBAN; spaces are allowed (the usual print format)."""
-    compact = value.replace(" ", "").upper() if isinstance(value, str) else ""
-    if not _IBAN.match(compact):
-        return False
-    return _mod97_digits(compact[4:] + compact[:4]) % 97 == 1
-
-
-def german_vat_id(base: str) -> str:
-    """A German VAT id (USt-IdNr.) ``DE`` + 8 digits + ISO 7064 MOD 11,10 check digit."""
-    if not re.fullmatch(r"[1-9][0-9]{7}", base):
-        raise ValueError(f"a German VAT id base has 8 digits, got {base!r}")
-    product = 10
-    for digit in base:
-        total = (int(digit) + product) % 10 or 10
-        product = (2 * total) % 11
-    check = (11 - product) % 10
-    return f"DE{base}{check}"
-
-
-# ------------------------------------------------------------------ invoice data model
-
-CENT = Decimal("0.01")
-XRECHNUNG_30 = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
-PEPPOL_BILLING = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
-CURRENCY = "EUR"
-
-
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _amount(value: Decimal) -> str:
-    return f"{_money(value):.2f}"
-
-
-def _number(value: Decimal) -> str:
-    """Quantities and rates without needless trailing zeros (``2.5``, ``19``)."""
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-@dataclass(frozen=True)
-class Party:
-    """Seller or buyer with the fields XRechnung 3.0 requires (BT-34/BT-49, BR-DE-2 … BR-DE-9)."""
-
-    name: str
-    street: str
-    postcode: str
-    city: str
-    electronic_address: str
-    electronic_scheme: str  # EAS code: EM (e-mail), 0204 (Leitweg-ID), …
-    country: str = "DE"
-    vat_id: str | None = None
-    registration_id: str | None = None  # BT-30, e.g. the commercial register number
-    contact_name: str | None = None
-    contact_phone: str | None = None
-    contact_email: str | None = None
-
-
-@dataclass(frozen=True)
-class Line:
-    """One invoice line; the net amount is quantity x unit price, rounded to the cent."""
-
-    id: str
-    item_id: str
-    name: str
-    quantity: Decimal
-    unit: str  # UN/ECE Recommendation 20
-    price: Decimal
-    vat_rate: Decimal
-
-    @property
-    def net(self) -> Decimal:
-        return _money(self.quantity * self.price)
-
-
-@dataclass(frozen=True)
-class AllowanceCharge:
-    """A document-level charge (e.g. freight) or allowance (e.g. discount)."""
-
-    charge: bool
-    reason: str
-    reason_code: str  # UNTDID 7161 (charges) or 5189 (allowances)
-    amount: Decimal
-    vat_rate: Decimal
-
-
-@dataclass(frozen=True)
-class VatBreakdown:
-    """BG-23 for category S at one rate."""
-
-    rate: Decimal
-    taxable: Decimal
-    tax: Decimal
-
-
-@dataclass(frozen=True)
-class Totals:
-    """BG-22 and BG-23, derived exactly from the lines and document-level allowances/charges."""
-
-    line_total: Decimal  # BT-106
-    allowance_total: Decimal  # BT-107
-    charge_total: Decimal  # BT-108
-    tax_exclusive: Decimal  # BT-109
-    vat: tuple[VatBreakdown, ...]
-    tax_total: Decimal  # BT-110
-    tax_inclusive: Decimal  # BT-112
-    payable: Decimal  # BT-115
-
-
-def compute_totals(lines: Sequence[Line], adjustments: Sequence[AllowanceCharge] = ()) -> Totals:
-    """EN 16931 arithmetic: sums are exact, the VAT of each rate is rounded once (BR-CO-17)."""
-    line_total = sum((line.net for line in lines), Decimal("0.00"))
-    allowances = sum((a.amount for a in adjustments if not a.charge), Decimal("0.00"))
-    charges = sum((a.amount for a in adjustments if a.charge), Decimal("0.00"))
-    bases: dict[Decimal, Decimal] = {}
-    for line in lines:
-        bases[line.vat_rate] = bases.get(line.vat_rate, Decimal("0.00")) + line.net
-    for adj in adjustments:
-        sign = 1 if adj.charge else -1
-        bases[adj.vat_rate] = bases.get(adj.vat_rate, Decimal("0.00")) + sign * adj.amount
-    vat = tuple(
-        VatBreakdown(rate, _money(base), _money(base * rate / 100))
-        for rate, base in sorted(bases.items(), key=lambda item: -item[0])
-    )
-    tax_exclusive = line_total - allowances + charges
-    tax_total = sum((v.tax for v in vat), Decimal("0.00"))
-    return Totals(
-        line_total=_money(line_total),
-        allowance_total=_money(allowances),
-        charge_total=_money(charges),
-        tax_exclusive=_money(tax_exclusive),
-        vat=vat,
-        tax_total=_money(tax_total),
-        tax_inclusive=_money(tax_exclusive + tax_total),
-        payable=_money(tax_exclusive + tax_total),
-    )
-
-
-@dataclass(frozen=True)
-class InvoiceData:
-    """Everything one sample document states, independent of the syntax (UBL or CII)."""
-
-    number: str
-    type_code: str  # 380 invoice, 381 credit note
-    issue_date: date
-    delivery_date: date
-    due_date: date | None
-    buyer_reference: str | None  # BT-10, the Leitweg-ID
-    order_reference: str | None
-    seller: Party
-    buyer: Party
-    payment_iban: str
-    payment_bic: str
-    payment_account_name: str
-    payment_terms: str
-    lines: tuple[Line, ...]
-    adjustments: tuple[AllowanceCharge, ...] = ()
-    note: str | None = None
-    preceding_invoice: tuple[str, date] | None = None  # BG-3 for credit notes
-
-    @property
-    def totals(self) -> Totals:
-        return compute_totals(self.lines, self.adjustments)
+__all__ = [
+    "CAC", "CBC", "CENT", "CURRENCY", "PEPPOL_BILLING", "UBL_NS", "XRECHNUNG_30", "AllowanceCharge",
+    "InvoiceData", "Line", "Party", "Totals", "VatBreakdown", "compute_totals", "german_vat_id",
+    "iban_check_digits", "is_valid_iban", "make_iban", "render_ubl", "skonto_terms",
+]
 
 
 # ------------------------------------------------------------------ our sample content
@@ -267,14 +110,6 @@ def sample_lines(count: int) -> tuple[Line, ...]:
             unit=unit, price=Decimal(price), vat_rate=Decimal(rate),
         ))
     return tuple(lines)
-
-
-def skonto_terms(days: int, percent: Decimal, base_amount: Decimal | None = None) -> str:
-    """One cash-discount line in XRechnung syntax (BR-DE-18), terminated by a line break."""
-    line = f"#SKONTO#TAGE={days}#PROZENT={percent:.2f}#"
-    if base_amount is not None:
-        line += f"BASISBETRAG={_amount(base_amount)}#"
-    return line + "\n"
 
 
 def sample_invoice_data(
@@ -343,153 +178,12 @@ def sample_creditnote_data(
     )
 
 
-# ------------------------------------------------------------------ XML building helpers
+# ------------------------------------------------------------------ CII namespaces
 
-UBL_NS = {
-    "Invoice": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
-    "CreditNote": "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2",
-}
-CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
-CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 RSM = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
 UDT = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"
 QDT = "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"
-
-
-class _Builder:
-    """Tiny helper so the document structure reads top-down like the schema."""
-
-    def __init__(self, prefixes: dict[str, str]) -> None:
-        self.prefixes = prefixes
-
-    def _tag(self, name: str) -> str:
-        prefix, local = name.split(":")
-        return f"{{{self.prefixes[prefix]}}}{local}"
-
-    def sub(self, parent: etree._Element, tag: str, text: str | None = None,
-            **attrs: str) -> etree._Element:
-        element = etree.SubElement(parent, self._tag(tag), attrs)
-        if text is not None:
-            element.text = text
-        return element
-
-
-def _serialize(root: etree._Element) -> bytes:
-    etree.indent(root, space="  ")
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-
-
-# ------------------------------------------------------------------ UBL
-
-def _ubl_party(b: _Builder, parent: etree._Element, party: Party) -> None:
-    node = b.sub(parent, "cac:Party")
-    b.sub(node, "cbc:EndpointID", party.electronic_address, schemeID=party.electronic_scheme)
-    b.sub(b.sub(node, "cac:PartyName"), "cbc:Name", party.name)
-    address = b.sub(node, "cac:PostalAddress")
-    b.sub(address, "cbc:StreetName", party.street)
-    b.sub(address, "cbc:CityName", party.city)
-    b.sub(address, "cbc:PostalZone", party.postcode)
-    b.sub(b.sub(address, "cac:Country"), "cbc:IdentificationCode", party.country)
-    if party.vat_id:
-        tax = b.sub(node, "cac:PartyTaxScheme")
-        b.sub(tax, "cbc:CompanyID", party.vat_id)
-        b.sub(b.sub(tax, "cac:TaxScheme"), "cbc:ID", "VAT")
-    legal = b.sub(node, "cac:PartyLegalEntity")
-    b.sub(legal, "cbc:RegistrationName", party.name)
-    if party.registration_id:
-        b.sub(legal, "cbc:CompanyID", party.registration_id)
-    if party.contact_name:
-        contact = b.sub(node, "cac:Contact")
-        b.sub(contact, "cbc:Name", party.contact_name)
-        if party.contact_phone:
-            b.sub(contact, "cbc:Telephone", party.contact_phone)
-        if party.contact_email:
-            b.sub(contact, "cbc:ElectronicMail", party.contact_email)
-
-
-def _ubl_tax_category(b: _Builder, parent: etree._Element, name: str, rate: Decimal) -> None:
-    category = b.sub(parent, name)
-    b.sub(category, "cbc:ID", "S")
-    b.sub(category, "cbc:Percent", _number(rate))
-    b.sub(b.sub(category, "cac:TaxScheme"), "cbc:ID", "VAT")
-
-
-def render_ubl(data: InvoiceData) -> bytes:
-    """UBL 2.1 Invoice (type 380) or CreditNote (type 381) in XRechnung 3.0 shape."""
-    kind = "CreditNote" if data.type_code == "381" else "Invoice"
-    b = _Builder({"ubl": UBL_NS[kind], "cac": CAC, "cbc": CBC})
-    nsmap: Any = {None: UBL_NS[kind], "cac": CAC, "cbc": CBC}  # default namespace: stubs dislike None keys
-    root = etree.Element(f"{{{UBL_NS[kind]}}}{kind}", nsmap=nsmap)
-    totals = data.totals
-    b.sub(root, "cbc:CustomizationID", XRECHNUNG_30)
-    b.sub(root, "cbc:ProfileID", PEPPOL_BILLING)
-    b.sub(root, "cbc:ID", data.number)
-    b.sub(root, "cbc:IssueDate", data.issue_date.isoformat())
-    if kind == "Invoice":
-        if data.due_date:
-            b.sub(root, "cbc:DueDate", data.due_date.isoformat())
-        b.sub(root, "cbc:InvoiceTypeCode", data.type_code)
-    else:
-        b.sub(root, "cbc:CreditNoteTypeCode", data.type_code)
-    if data.note:
-        b.sub(root, "cbc:Note", data.note)
-    b.sub(root, "cbc:DocumentCurrencyCode", CURRENCY)
-    if data.buyer_reference:
-        b.sub(root, "cbc:BuyerReference", data.buyer_reference)
-    if data.order_reference:
-        b.sub(b.sub(root, "cac:OrderReference"), "cbc:ID", data.order_reference)
-    if data.preceding_invoice:
-        ref = b.sub(b.sub(root, "cac:BillingReference"), "cac:InvoiceDocumentReference")
-        b.sub(ref, "cbc:ID", data.preceding_invoice[0])
-        b.sub(ref, "cbc:IssueDate", data.preceding_invoice[1].isoformat())
-    _ubl_party(b, b.sub(root, "cac:AccountingSupplierParty"), data.seller)
-    _ubl_party(b, b.sub(root, "cac:AccountingCustomerParty"), data.buyer)
-    b.sub(b.sub(root, "cac:Delivery"), "cbc:ActualDeliveryDate", data.delivery_date.isoformat())
-    means = b.sub(root, "cac:PaymentMeans")
-    b.sub(means, "cbc:PaymentMeansCode", "58", name="SEPA credit transfer")
-    b.sub(means, "cbc:PaymentID", data.number)
-    account = b.sub(means, "cac:PayeeFinancialAccount")
-    b.sub(account, "cbc:ID", data.payment_iban)
-    b.sub(account, "cbc:Name", data.payment_account_name)
-    b.sub(b.sub(account, "cac:FinancialInstitutionBranch"), "cbc:ID", data.payment_bic)
-    b.sub(b.sub(root, "cac:PaymentTerms"), "cbc:Note", data.payment_terms)
-    for adj in data.adjustments:
-        node = b.sub(root, "cac:AllowanceCharge")
-        b.sub(node, "cbc:ChargeIndicator", "true" if adj.charge else "false")
-        b.sub(node, "cbc:AllowanceChargeReasonCode", adj.reason_code)
-        b.sub(node, "cbc:AllowanceChargeReason", adj.reason)
-        b.sub(node, "cbc:Amount", _amount(adj.amount), currencyID=CURRENCY)
-        _ubl_tax_category(b, node, "cac:TaxCategory", adj.vat_rate)
-    tax_total = b.sub(root, "cac:TaxTotal")
-    b.sub(tax_total, "cbc:TaxAmount", _amount(totals.tax_total), currencyID=CURRENCY)
-    for vat in totals.vat:
-        subtotal = b.sub(tax_total, "cac:TaxSubtotal")
-        b.sub(subtotal, "cbc:TaxableAmount", _amount(vat.taxable), currencyID=CURRENCY)
-        b.sub(subtotal, "cbc:TaxAmount", _amount(vat.tax), currencyID=CURRENCY)
-        _ubl_tax_category(b, subtotal, "cac:TaxCategory", vat.rate)
-    monetary = b.sub(root, "cac:LegalMonetaryTotal")
-    b.sub(monetary, "cbc:LineExtensionAmount", _amount(totals.line_total), currencyID=CURRENCY)
-    b.sub(monetary, "cbc:TaxExclusiveAmount", _amount(totals.tax_exclusive), currencyID=CURRENCY)
-    b.sub(monetary, "cbc:TaxInclusiveAmount", _amount(totals.tax_inclusive), currencyID=CURRENCY)
-    if any(not a.charge for a in data.adjustments):
-        b.sub(monetary, "cbc:AllowanceTotalAmount", _amount(totals.allowance_total), currencyID=CURRENCY)
-    if any(a.charge for a in data.adjustments):
-        b.sub(monetary, "cbc:ChargeTotalAmount", _amount(totals.charge_total), currencyID=CURRENCY)
-    b.sub(monetary, "cbc:PayableAmount", _amount(totals.payable), currencyID=CURRENCY)
-    line_tag, quantity_tag = (("cac:InvoiceLine", "cbc:InvoicedQuantity") if kind == "Invoice"
-                              else ("cac:CreditNoteLine", "cbc:CreditedQuantity"))
-    for line in data.lines:
-        node = b.sub(root, line_tag)
-        b.sub(node, "cbc:ID", line.id)
-        b.sub(node, quantity_tag, _number(line.quantity), unitCode=line.unit)
-        b.sub(node, "cbc:LineExtensionAmount", _amount(line.net), currencyID=CURRENCY)
-        item = b.sub(node, "cac:Item")
-        b.sub(item, "cbc:Name", line.name)
-        b.sub(b.sub(item, "cac:SellersItemIdentification"), "cbc:ID", line.item_id)
-        _ubl_tax_category(b, item, "cac:ClassifiedTaxCategory", line.vat_rate)
-        b.sub(b.sub(node, "cac:Price"), "cbc:PriceAmount", f"{line.price:.2f}", currencyID=CURRENCY)
-    return _serialize(root)
 
 
 # ------------------------------------------------------------------ CII
@@ -542,7 +236,8 @@ def render_cii(data: InvoiceData) -> bytes:
         item = b.sub(transaction, "ram:IncludedSupplyChainTradeLineItem")
         b.sub(b.sub(item, "ram:AssociatedDocumentLineDocument"), "ram:LineID", line.id)
         product = b.sub(item, "ram:SpecifiedTradeProduct")
-        b.sub(product, "ram:SellerAssignedID", line.item_id)
+        if line.item_id:
+            b.sub(product, "ram:SellerAssignedID", line.item_id)
         b.sub(product, "ram:Name", line.name)
         price = b.sub(b.sub(item, "ram:SpecifiedLineTradeAgreement"), "ram:NetPriceProductTradePrice")
         b.sub(price, "ram:ChargeAmount", f"{line.price:.2f}")
@@ -564,8 +259,9 @@ def render_cii(data: InvoiceData) -> bytes:
         b.sub(b.sub(agreement, "ram:BuyerOrderReferencedDocument"), "ram:IssuerAssignedID",
               data.order_reference)
     delivery = b.sub(transaction, "ram:ApplicableHeaderTradeDelivery")
-    _cii_date(b, b.sub(delivery, "ram:ActualDeliverySupplyChainEvent"), "ram:OccurrenceDateTime",
-              data.delivery_date)
+    if data.delivery_date:
+        _cii_date(b, b.sub(delivery, "ram:ActualDeliverySupplyChainEvent"), "ram:OccurrenceDateTime",
+                  data.delivery_date)
     settlement = b.sub(transaction, "ram:ApplicableHeaderTradeSettlement")
     b.sub(settlement, "ram:PaymentReference", data.number)
     b.sub(settlement, "ram:InvoiceCurrencyCode", CURRENCY)
@@ -574,7 +270,8 @@ def render_cii(data: InvoiceData) -> bytes:
     account = b.sub(means, "ram:PayeePartyCreditorFinancialAccount")
     b.sub(account, "ram:IBANID", data.payment_iban)
     b.sub(account, "ram:AccountName", data.payment_account_name)
-    b.sub(b.sub(means, "ram:PayeeSpecifiedCreditorFinancialInstitution"), "ram:BICID", data.payment_bic)
+    if data.payment_bic:
+        b.sub(b.sub(means, "ram:PayeeSpecifiedCreditorFinancialInstitution"), "ram:BICID", data.payment_bic)
     for vat in totals.vat:
         tax = b.sub(settlement, "ram:ApplicableTradeTax")
         b.sub(tax, "ram:CalculatedAmount", _amount(vat.tax))

@@ -182,7 +182,7 @@ def overview() -> list[ConnectorOverview]:
         open_counts: dict[str, int] = {name: count for name, count in session.execute(
             select(ConnectorItem.connector, func.count())
             .where(ConnectorItem.state.in_([ItemState.FAILED.value, ItemState.RETRY.value]))
-            .group_by(ConnectorItem.connector)).tuples()}
+            .group_by(ConnectorItem.connector)).all()}
         names = sorted(set(statuses) | set(open_counts) | set(session.execute(
             select(ConnectorItem.connector).distinct()).scalars()))
         result = []

@@ -16,7 +16,7 @@ from einvoice.export.drainer import ExportDrainer
 from einvoice.intake import actors, service
 from einvoice.intake.broker import QUEUE, boot, get_broker, is_embedded
 from einvoice.intake.sweeper import DEFAULT_INTERVAL, DEFAULT_STALE_AFTER, Sweeper
-from einvoice.workflow.actors import DeadlineScheduler
+from einvoice.scheduling import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class EmbeddedWorker:
         self.sweeper = Sweeper(interval=sweep_interval, stale_after=stale_after)
         self._worker: dramatiq.Worker | None = None
         self._exports: ExportDrainer | None = None
-        self._deadlines: DeadlineScheduler | None = None
+        self._schedulers: list[Scheduler] = []  # periodic jobs: deadlines, mail polling, Peppol spool
 
     def start(self) -> EmbeddedWorker:
         actors.actor(self.broker)
@@ -47,15 +47,15 @@ class EmbeddedWorker:
         self._worker.start()
         self.sweeper.start()
         self._exports = ExportDrainer().start()  # export outbox: webhooks and automatic batches
-        self._deadlines = DeadlineScheduler(in_process=True).start()  # Skonto reminders, escalations
+        self._schedulers = [scheduler.start() for scheduler in _periodic_jobs()]
         log.info("embedded worker started with %d thread(s)", self.threads)
         return self
 
     def stop(self, timeout_ms: int = 30_000) -> None:
         self.sweeper.stop()
-        if self._deadlines is not None:
-            self._deadlines.stop()
-            self._deadlines = None
+        for scheduler in self._schedulers:
+            scheduler.stop()
+        self._schedulers = []
         if self._exports is not None:
             self._exports.stop()
             self._exports = None
@@ -68,3 +68,12 @@ class EmbeddedWorker:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def _periodic_jobs() -> list[Scheduler]:
+    """Skonto reminders and escalations, mail polling (idle without a mailbox), Peppol spool."""
+    from einvoice.mail.jobs import MAIL_POLL
+    from einvoice.peppol.operations import PEPPOL_TICK
+    from einvoice.workflow.actors import DEADLINES
+
+    return [Scheduler(job, in_process=True) for job in (DEADLINES, MAIL_POLL, PEPPOL_TICK)]

@@ -6,8 +6,11 @@ from alembic import context
 
 import einvoice.accounts.models
 import einvoice.connectors.models
+import einvoice.entry.models
 import einvoice.export.models
 import einvoice.ledger.models
+import einvoice.peppol.models
+import einvoice.portal.models
 import einvoice.workflow.models  # noqa: F401  (register every table on the metadata)
 from einvoice.db import Base, make_engine
 

@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     from einvoice.connectors.routes import router as connectors_router
     from einvoice.export.routes import router as export_router
     from einvoice.intake.routes import router as intake_router
+    from einvoice.peppol.routes import router as peppol_router
     from einvoice.validation.routes import router as validation_router
     from einvoice.workflow.routes import router as workflow_router
 
@@ -64,7 +65,17 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     app.include_router(validation_router)
     app.include_router(workflow_router)
     app.include_router(export_router)
+    app.include_router(peppol_router)
     app.include_router(connectors_router)
+    from einvoice.web.ui import install as install_pages  # server-rendered pages (issue 5)
+
+    install_pages(app, settings)
+    from einvoice.admin.routes import router as admin_pages
+    from einvoice.dashboard.routes import router as dashboard_pages
+    from einvoice.entry.routes import router as entry_pages  # entry form, dashboard, admin (issue 5)
+
+    for pages in (entry_pages, dashboard_pages, admin_pages):
+        app.include_router(pages)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

@@ -10,13 +10,12 @@ schedulers or a message delivered twice do no harm.
 from __future__ import annotations
 
 import logging
-import random
-import threading
 
 import dramatiq
 from dramatiq import Broker
 
 from einvoice.db import UnitOfWork
+from einvoice.scheduling import PeriodicJob, Scheduler
 from einvoice.workflow import clock as clock_mod
 from einvoice.workflow import notify
 
@@ -41,68 +40,18 @@ def check_deadlines() -> dict[str, int]:
             "skonto_updated": len(report.skonto_updated), "sent": sent}
 
 
-_lock = threading.Lock()
-_actors: dict[int, dramatiq.Actor] = {}
+DEADLINES = PeriodicJob(name=ACTOR_NAME, queue=QUEUE, body=check_deadlines,
+                        interval_setting="workflow_deadline_interval")
 
 
 def actor(broker: Broker | None = None) -> dramatiq.Actor:
-    """The job declared on ``broker`` (default: this process's broker), once per broker."""
-    from einvoice.intake.broker import get_broker
-
-    broker = broker or get_broker()
-    with _lock:
-        declared = _actors.get(id(broker))
-        if declared is None or declared.broker is not broker:
-            broker.declare_queue(QUEUE)
-            declared = dramatiq.actor(broker=broker, actor_name=ACTOR_NAME, queue_name=QUEUE,
-                                      max_retries=0)(check_deadlines)
-            _actors[id(broker)] = declared
-        return declared
+    """The deadline job declared on ``broker`` (default: this process's broker)."""
+    return DEADLINES.actor(broker)
 
 
-class DeadlineScheduler:
-    """Every ``interval`` seconds: run the job in-process (embedded) or send it to the broker (Redis)."""
+class DeadlineScheduler(Scheduler):
+    """Runs :func:`check_deadlines` every ``EINVOICE_WORKFLOW_DEADLINE_INTERVAL`` seconds."""
 
     def __init__(self, *, interval: float | None = None, in_process: bool | None = None,
                  broker: Broker | None = None) -> None:
-        from einvoice.config import get_settings
-        from einvoice.intake.broker import get_broker, is_embedded
-
-        self.interval = interval if interval is not None else get_settings().workflow_deadline_interval
-        if self.interval <= 0:
-            raise ValueError("the deadline interval must be positive")
-        self.broker = broker or get_broker()
-        self.in_process = is_embedded(self.broker) if in_process is None else in_process
-        self.runs = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def tick(self) -> None:
-        if self.in_process:
-            check_deadlines()
-        else:
-            actor(self.broker).send()
-
-    def start(self) -> DeadlineScheduler:
-        if self._thread is None:
-            if not self.in_process:
-                actor(self.broker)
-            self._thread = threading.Thread(target=self._run, name="einvoice-deadlines", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 15.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        delay = random.uniform(0, min(self.interval, 30.0))  # soon after start, spread over replicas
-        while not self._stop.wait(delay):
-            try:
-                self.tick()
-            except Exception:  # database or broker down: next time; never kill the thread
-                log.warning("deadline check failed; retrying in %.0f s", self.interval, exc_info=True)
-            self.runs += 1
-            delay = self.interval
+        super().__init__(DEADLINES, interval=interval, in_process=in_process, broker=broker)

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-import signal
-import threading
 from datetime import date
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -158,33 +154,11 @@ def worker(
         min=1.0, help="Seconds between runs (default: EINVOICE_WORKFLOW_DEADLINE_INTERVAL).")] = None,
 ) -> None:
     """With Redis: schedule the deadline actor and process it (run one or more next to `einvoice worker`)."""
-    import dramatiq
-
     from einvoice.config import get_settings
-    from einvoice.intake import broker
-    from einvoice.workflow.actors import QUEUE, DeadlineScheduler, actor
+    from einvoice.scheduling import run_worker
+    from einvoice.workflow.actors import DEADLINES
 
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not get_settings().redis_url:
         raise _fail("`einvoice workflow worker` needs EINVOICE_REDIS_URL; in embedded mode `einvoice serve` "
                     "runs the deadline job itself", 2)
-    stop = threading.Event()
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    jobs = broker.configure()
-    actor(jobs)
-    broker.boot(jobs)
-    consumer = dramatiq.Worker(jobs, queues={QUEUE}, worker_threads=threads)
-    consumer.start()
-    scheduler = DeadlineScheduler(interval=interval, in_process=False, broker=jobs).start()
-    try:
-        while not stop.wait(1.0):
-            pass
-    finally:
-        scheduler.stop()
-        consumer.stop(timeout=30_000)
-        jobs.close()
+    run_worker(DEADLINES, threads=threads, interval=interval)

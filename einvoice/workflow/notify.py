@@ -57,13 +57,16 @@ def queue(session: Session, *, invoice_id: str | None, kind: str, recipient: str
 
 
 def supplier_address(session: Session, invoice: Invoice) -> str | None:
-    """Where the supplier hears from us: the uploading supplier account's e-mail, else the seller
-    contact e-mail (BT-43) of the invoice, else the seller's electronic address if it is e-mail (EM)."""
+    """Where the supplier hears from us: the uploading supplier account's e-mail, else (received by
+    e-mail) the message's sender, else the seller contact e-mail (BT-43) of the invoice, else the
+    seller's electronic address if it is e-mail (EM)."""
     from einvoice.accounts.models import User
 
     user = session.get(User, invoice.sender)
     if user is not None and user.role == "supplier" and user.email:
         return user.email
+    if invoice.channel == "mail" and (invoice.intake_meta or {}).get("reply_to"):
+        return str((invoice.intake_meta or {})["reply_to"])  # the sender of the message (never an auto-mailer)
     seller = (invoice.data or {}).get("seller") or {}
     if seller.get("contact_email"):
         return str(seller["contact_email"])
@@ -130,8 +133,10 @@ def escalation_text(invoice: Invoice, stage_title: str, due: str, holder: str) -
 
 
 def send_mail(url: str, sender: str, recipient: str, subject: str, body: str, *, timeout: float = 15.0,
-              message_id: str | None = None) -> None:
-    """Send one plain-text UTF-8 message over ``smtp://``, ``smtp+starttls://`` or ``smtps://``."""
+              message_id: str | None = None, attachments: list[tuple[str, str, bytes]] | None = None) -> None:
+    """Send one plain-text UTF-8 message over ``smtp://``, ``smtp+starttls://`` or ``smtps://``.
+
+    ``attachments``: (file name, content type, bytes), e.g. the HTML validation report of a rejection."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("smtp", "smtps", "smtp+starttls") or not parts.hostname:
@@ -144,6 +149,9 @@ def send_mail(url: str, sender: str, recipient: str, subject: str, body: str, *,
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id or make_msgid(domain="einvoice")
     message.set_content(body, charset="utf-8")
+    for name, content_type, data in attachments or []:
+        maintype, _, subtype = content_type.partition("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=name)
     context = ssl.create_default_context()
     client: smtplib.SMTP
     if scheme == "smtps":
@@ -156,6 +164,15 @@ def send_mail(url: str, sender: str, recipient: str, subject: str, body: str, *,
         if parts.username:
             client.login(unquote(parts.username), unquote(parts.password or ""))
         client.send_message(message)
+
+
+def _attachments(kind: str, invoice_id: str | None) -> list[tuple[str, str, bytes]]:
+    """Files made at send time for a notice: the e-mail connector attaches the HTML validation report."""
+    if kind.startswith("mail_") and invoice_id:
+        from einvoice.mail.replies import notice_attachments
+
+        return notice_attachments(kind, invoice_id)
+    return []
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -180,7 +197,8 @@ def deliver_pending(factory: sessionmaker[Session] | None = None, *, limit: int 
             continue
         try:
             send_mail(settings.smtp_url, settings.smtp_from, claimed["recipient"], claimed["subject"],
-                      claimed["body"], message_id=f"<{notice_id}@einvoice>")
+                      claimed["body"], message_id=f"<{notice_id}@einvoice>",
+                      attachments=_attachments(claimed["kind"], claimed["invoice_id"]))
         except Exception as exc:
             log.warning("notice %s to %s not sent (attempt %d): %s", notice_id, claimed["recipient"],
                         claimed["attempts"], exc)
@@ -202,7 +220,7 @@ def _claim(factory: sessionmaker[Session] | None, notice_id: str) -> dict[str, A
         notice.attempts += 1
         notice.next_attempt_at = now + _backoff(notice.attempts)
         claimed = {"recipient": notice.recipient, "subject": notice.subject, "body": notice.body,
-                   "attempts": notice.attempts}
+                   "attempts": notice.attempts, "kind": notice.kind, "invoice_id": notice.invoice_id}
         uow.commit()
         return claimed
 

@@ -1,0 +1,1 @@
+"""Supplier portal pages: registration, upload with an immediate answer, my invoices."""

@@ -1,0 +1,1 @@
+"""Staff pages: workqueue, invoice page with decisions, ledger search, duplicates, clearing."""
