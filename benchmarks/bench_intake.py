@@ -26,7 +26,6 @@ import heapq
 import itertools
 import json
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -55,6 +54,8 @@ from bench_validation import (  # noqa: E402  (needs the path above)
     serial_runs,
     standards_dir,
 )
+
+from tests.services import free_port, missing_postgres, postgres_cluster  # noqa: E402  (needs the path above)
 
 PENDING = frozenset({"received", "validating"})
 VERDICT_EVENTS = frozenset({"accepted", "rejected", "duplicate_suspected", "failed"})
@@ -85,12 +86,6 @@ def stamped(data: bytes, tag: str) -> bytes:
 
 
 # ------------------------------------------------------------------ processes
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, poll: float = 0.2) -> None:
@@ -260,69 +255,11 @@ def embedded_stack(rules_dir: Path, threads: int) -> Iterator[Stack]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def postgres_bin() -> Path | None:
-    base = Path("/usr/lib/postgresql")
-    found = sorted(base.glob("*/bin/initdb"), key=lambda p: p.parts[-3], reverse=True) if base.is_dir() else []
-    if found:
-        return found[0].parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
 def missing_for_postgres_mode() -> str | None:
     """Why the PostgreSQL + Redis mode cannot run here, or None."""
-    missing = []
-    pg = postgres_bin()
-    if pg is None or not (pg / "pg_ctl").exists():
-        missing.append("PostgreSQL (initdb, pg_ctl)")
-    if shutil.which("redis-server") is None:
-        missing.append("redis-server")
-    if os.geteuid() == 0:
-        try:
-            pwd.getpwnam("postgres")
-        except KeyError:
-            missing.append("a 'postgres' system user (initdb refuses to run as root)")
-    return f"not installed: {', '.join(missing)} (apt-get install postgresql redis-server)" if missing else None
-
-
-@contextlib.contextmanager
-def postgres_cluster(folder: Path) -> Iterator[tuple[int, int]]:
-    """A throw-away cluster on loopback with the default durability (fsync on); yields (port, postmaster pid)."""
-    pg = postgres_bin()
-    assert pg is not None
-    root = folder / "pg"
-    root.mkdir()
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        owner = pwd.getpwnam("postgres")
-        os.chown(root, owner.pw_uid, owner.pw_gid)
-        prefix = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", free_port()
-    started = False
-    try:
-        subprocess.run([*prefix, str(pg / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                        "--no-sync"], check=True, capture_output=True, timeout=120)
-        options = f"-p {port} -k {root} -c listen_addresses={HOST} -c max_connections=200"
-        subprocess.run([*prefix, str(pg / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "postgres.log"),
-                        "-w", "-t", "60", "start"], check=True, capture_output=True, timeout=90)
-        started = True
-        postmaster = int((data / "postmaster.pid").read_text().split()[0])
-        yield port, postmaster
-    except subprocess.CalledProcessError as exc:
-        raise BenchError(f"PostgreSQL did not start: {exc.stderr.decode(errors='replace')[-2000:]}\n"
-                         f"{tail(root / 'postgres.log')}") from exc
-    finally:
-        if started:
-            subprocess.run([*prefix, str(pg / "pg_ctl"), "-D", str(data), "-m", "fast", "-t", "30", "stop"],
-                           capture_output=True, timeout=60)
-
-
-def create_database(port: int, name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(host=HOST, port=port, user="postgres", dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql+psycopg://postgres@{HOST}:{port}/{name}"
+    missing = [problem for problem in (missing_postgres(), None if shutil.which("redis-server") else
+                                       "redis-server is not installed (apt-get install redis-server)") if problem]
+    return "; ".join(missing) or None
 
 
 @contextlib.contextmanager
@@ -332,9 +269,10 @@ def postgres_redis_stack(rules_dir: Path, threads: int, workers: int) -> Iterato
     os.chmod(folder, 0o755)  # the postgres user must reach its cluster folder inside
     services: list[Service] = []
     try:
-        with postgres_cluster(folder) as (pg_port, postmaster):
+        with postgres_cluster(folder, durable=True) as cluster:
+            postmaster = cluster.pid
             try:
-                database = create_database(pg_port, "einvoice_bench")
+                database = cluster.create_database("einvoice_bench")
                 redis_port = free_port()
                 redis = spawn("redis", [shutil.which("redis-server") or "redis-server", "--port", str(redis_port),
                                         "--bind", HOST, "--save", "", "--appendonly", "no", "--daemonize", "no",

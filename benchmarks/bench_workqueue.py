@@ -39,8 +39,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
-from bench_intake import BenchError, create_database, postgres_bin, postgres_cluster  # noqa: E402
+from bench_intake import BenchError  # noqa: E402
 from bench_validation import fmt, machine_facts, percentile, print_table  # noqa: E402
+
+from tests.services import create_database, missing_postgres, postgres_cluster  # noqa: E402
 
 HOST = "127.0.0.1"
 SPAN_DAYS = 730  # invoices were received over the last two years
@@ -1041,8 +1043,8 @@ def main(argv: list[str] | None = None) -> int:
     args.budget = args.budget or (4.0 if args.quick else 15.0)
     if not sizes or min(sizes) < 1000 or args.reps < 1:
         parser.error("sizes must be >= 1000 and --reps positive")
-    if postgres_bin() is None:
-        print("PostgreSQL (initdb, pg_ctl) is not installed: apt-get install postgresql")
+    if problem := missing_postgres():
+        print(problem)
         return 2
 
     today = datetime.now(UTC).date()
@@ -1058,7 +1060,8 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="einvoice-bench-workqueue-"))
     os.chmod(folder, 0o755)  # the postgres user must reach its cluster folder inside
     try:
-        with postgres_cluster(folder) as (port, _postmaster), connect(port, "postgres") as conn:
+        with postgres_cluster(folder, durable=True) as cluster, connect(cluster.port, "postgres") as conn:
+            port = cluster.port
             # a scratch cluster: no durability needed (loading speed); reads are what is measured
             for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off",
                             "max_wal_size = '8GB'", "checkpoint_timeout = '30min'"):

@@ -20,13 +20,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.services import free_port
+
 DOVECOT = Path("/usr/sbin/dovecot")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_certificate(folder: Path) -> tuple[Path, Path]:
@@ -240,4 +236,4 @@ service director {{
     return server
 
 
-__all__ = ["Dovecot", "free_port", "start_dovecot"]
+__all__ = ["Dovecot", "start_dovecot"]

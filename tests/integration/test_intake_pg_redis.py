@@ -11,49 +11,27 @@ is set: there they must run.
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.services import PostgresCluster, free_port, missing_postgres, postgres_cluster, require
 
 pytestmark = pytest.mark.integration
 
-PG_BIN = next((p.parent for p in sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)), None) \
-    if Path("/usr/lib/postgresql").is_dir() else None
-if PG_BIN is None and shutil.which("initdb"):
-    PG_BIN = Path(shutil.which("initdb") or "").parent
 REDIS_SERVER = shutil.which("redis-server")
 
 WORKER_READY = "worker ready"
 FINAL_TIMEOUT = 240.0  # seconds; generous for slow CI machines, the loops end as soon as all is done
-
-
-def _need(what: str, present: bool) -> None:
-    if present:
-        return
-    message = f"{what} not installed (apt-get install postgresql redis-server)"
-    if os.environ.get("CI"):
-        pytest.fail(message + " — required in CI")
-    pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(condition, timeout: float, what: str, poll: float = 0.1) -> None:  # type: ignore[no-untyped-def]
@@ -67,46 +45,11 @@ def wait_for(condition, timeout: float, what: str, poll: float = 0.1) -> None:  
 # ------------------------------------------------------------------ PostgreSQL
 
 
-@dataclass
-class Postgres:
-    port: int
-
-    def url(self, database: str) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-    def create_database(self, name: str) -> str:
-        import psycopg
-
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
-                             autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
-
-
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    """A throw-away cluster (initdb refuses root, so it runs as the ``postgres`` user then)."""
-    _need("PostgreSQL (initdb, pg_ctl)", PG_BIN is not None)
-    assert PG_BIN is not None
-    root = Path(tempfile.mkdtemp(prefix="einvoice-pg-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        owner = pwd.getpwnam("postgres")
-        os.chown(root, owner.pw_uid, owner.pw_gid)
-        prefix = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", free_port()
-    try:
-        subprocess.run([*prefix, str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                        "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        subprocess.run([*prefix, str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-                        str(root / "postgres.log"), "-w", "-t", "60", "start"], check=True, capture_output=True)
-        yield Postgres(port)
-    finally:
-        subprocess.run([*prefix, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+def postgres() -> Iterator[PostgresCluster]:
+    require(missing_postgres())
+    with postgres_cluster() as cluster:
+        yield cluster
 
 
 # ------------------------------------------------------------------ Redis
@@ -148,7 +91,7 @@ class Redis:
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[Redis]:
-    _need("Redis (redis-server)", REDIS_SERVER is not None)
+    require(None if REDIS_SERVER else "redis-server is not installed (apt-get install redis-server)")
     server = Redis(tmp_path)
     server.start()
     try:
@@ -205,7 +148,7 @@ class Stack:
 
 
 @pytest.fixture
-def stack(postgres: Postgres, redis_server: Redis, rules_dir: Path, tmp_path: Path,
+def stack(postgres: PostgresCluster, redis_server: Redis, rules_dir: Path, tmp_path: Path,
           request: pytest.FixtureRequest) -> Iterator[tuple[Stack, Redis]]:
     from einvoice import db
     from einvoice.config import get_settings

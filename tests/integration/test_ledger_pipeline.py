@@ -6,12 +6,6 @@ These ledgers have no units, so every accepted invoice stays ``accepted`` and it
 
 from __future__ import annotations
 
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,6 +24,7 @@ from einvoice.ledger.blobs import BlobStore
 from einvoice.ledger.models import Invoice, JournalEntry
 from einvoice.samples import INVALID_SAMPLE_RULES, make_invalid_ubl_invoice
 from tests.conftest import STANDARDS
+from tests.services import missing_postgres, postgres_cluster, require
 
 pytestmark = pytest.mark.integration
 
@@ -41,48 +36,15 @@ ACCEPTED = ["accepted", "clearing_queued"]  # the journal of a valid invoice no 
 # ------------------------------------------------------------------ PostgreSQL, started by the tests
 
 
-def _pg_bindir() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(found).resolve().parent
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    return candidates[-1].parent if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A PostgreSQL server on loopback; yields the URL prefix (add a database name)."""
-    bindir = _pg_bindir()
-    if bindir is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL binaries not found; install the Debian package 'postgresql'")
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql); CI runs these tests")
-    root = Path(tempfile.mkdtemp(prefix="einvoice-pg-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        user = pwd.getpwnam("postgres")
-        os.chown(root, user.pw_uid, user.pw_gid)
-        run_as = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", _free_port()
-    subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                    "--no-locale", "-E", "UTF8"], check=True, capture_output=True)
-    # A non-UTC server zone proves that hashes do not depend on how timestamps come back.
-    options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-               "-c timezone=Europe/Berlin -c max_connections=100")
-    subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"),
-                    "-o", options, "-w", "start"], check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       check=False, capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    """A PostgreSQL server on loopback; yields the URL prefix (add a database name).
+
+    A non-UTC server zone proves that hashes do not depend on how timestamps come back.
+    """
+    require(missing_postgres())
+    with postgres_cluster(settings=("timezone=Europe/Berlin",)) as cluster:
+        yield cluster.server_url
 
 
 @dataclass

@@ -38,7 +38,7 @@ from einvoice.mail.settings import PROCESSED_KEYWORD, Mailbox, mailboxes
 from einvoice.samples import make_cii_invoice, make_invalid_ubl_invoice, make_ubl_invoice
 from tests.conftest import ROOT
 from tests.integration.dovecot import DOVECOT, Dovecot, server_folder, start_dovecot
-from tests.integration.smtp_sink import SmtpSink, smtp_sink
+from tests.services import SmtpSink, smtp_sink
 
 pytestmark = pytest.mark.integration
 

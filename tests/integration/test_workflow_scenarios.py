@@ -8,12 +8,10 @@ E-mail goes to a real SMTP server on loopback (aiosmtpd), whose received message
 
 from __future__ import annotations
 
-import email
-import socket
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from email.message import Message
@@ -21,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from starlette.exceptions import StarletteDeprecationWarning
 from typer.testing import CliRunner
 
@@ -42,6 +39,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from einvoice.web.app import create_app
+from tests.services import SmtpSink, smtp_sink
 
 pytestmark = pytest.mark.integration
 
@@ -56,30 +54,6 @@ STAFF = [("carl", "clerk", "Bauamt"), ("clara", "clerk", "Bauamt"), ("anna", "ap
          ("erik", "clerk", "Einkauf"), ("eva", "approver", "Einkauf"), ("emil", "approver", "Einkauf"),
          ("cfo", "approver", "Einkauf"), ("root", "admin", None), ("alice", "supplier", None),
          ("mallory", "supplier", None)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class SmtpSink:
-    """A real SMTP server on loopback that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], Message]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
-        return "250 OK"
-
-    def wait(self, count: int, timeout: float = 20.0) -> list[tuple[list[str], Message]]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(self.messages) >= count, f"{len(self.messages)} of {count} messages arrived"
-        return self.messages
 
 
 @dataclass
@@ -150,13 +124,10 @@ def office_at(tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPa
     for name in ("EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR", "EINVOICE_SMTP_URL",
                  "EINVOICE_WORKFLOWS_DIR"):
         monkeypatch.delenv(name, raising=False)
-    sink, controller = None, None
+    sink, stack = None, ExitStack()
     if smtp:
-        sink = SmtpSink()
-        port = free_port()
-        controller = Controller(sink, hostname="127.0.0.1", port=port)
-        controller.start()
-        monkeypatch.setenv("EINVOICE_SMTP_URL", f"smtp://127.0.0.1:{port}")
+        sink = stack.enter_context(smtp_sink())
+        monkeypatch.setenv("EINVOICE_SMTP_URL", sink.url)
         monkeypatch.setenv("EINVOICE_SMTP_FROM", "rechnungseingang@musterhausen.example")
     get_settings.cache_clear()
     db.reset()
@@ -181,8 +152,7 @@ def office_at(tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPa
         with wf_clock.use(clock), TestClient(create_app(), raise_server_exceptions=False) as client:
             yield Office(client, tokens, ids, validator, clock, tmp_path, sink)
     finally:
-        if controller is not None:
-            controller.stop()
+        stack.close()
         broker.reset()
         intake.reset()
         db.reset()
