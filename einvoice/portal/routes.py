@@ -21,7 +21,7 @@ from einvoice.web.deps import app_settings
 from einvoice.web.ui import documents, sessions
 from einvoice.web.ui.auth import PageError, require_page_user
 from einvoice.web.ui.i18n import Translator
-from einvoice.web.ui.pages import Form, field, files, page_router, redirect
+from einvoice.web.ui.pages import Form, field, files, page_router
 from einvoice.web.ui.templating import register_nav, render
 from einvoice.workflow import queries
 
@@ -133,10 +133,10 @@ def _results_page(request: Request, principal: Principal, results: list[FileResu
 
 @router.get("/results", response_class=HTMLResponse)
 def results_page(request: Request, principal: Supplier,
-                 ids: Annotated[list[str], Query(alias="id", max_length=50)]) -> Response:
+                 ids: Annotated[list[str] | None, Query(alias="id", max_length=50)] = None) -> Response:
     results = []
     with UnitOfWork() as uow:
-        for invoice_id in ids[:50]:
+        for invoice_id in (ids or [])[:50]:
             visible = get_visible(uow, invoice_id[:32], principal.visibility)
             if visible is None:
                 raise PageError(404, "errors.not_found")

@@ -71,10 +71,11 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
 
     install_pages(app, settings)
     from einvoice.admin.routes import router as admin_pages
+    from einvoice.connectors.pages import router as operations_pages
     from einvoice.dashboard.routes import router as dashboard_pages
     from einvoice.entry.routes import router as entry_pages  # entry form, dashboard, admin (issue 5)
 
-    for pages in (entry_pages, dashboard_pages, admin_pages):
+    for pages in (entry_pages, dashboard_pages, admin_pages, operations_pages):
         app.include_router(pages)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")

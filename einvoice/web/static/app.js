@@ -25,18 +25,25 @@
     });
     input.addEventListener("change", show);
   });
-  // Pages waiting for a verdict reload themselves a limited number of times.
+  // Pages waiting for a verdict poll quietly and load the answer once it is there (no reload loop that
+  // would move the reader's focus); after two minutes they stop and the manual link remains.
   var waiting = document.querySelector("[data-autorefresh]");
-  if (waiting) {
+  if (waiting && window.fetch) {
     var seconds = parseInt(waiting.getAttribute("data-autorefresh"), 10) || 3;
-    var url = new URL(waiting.getAttribute("data-url") || window.location.href, window.location.href);
-    var round = parseInt(url.searchParams.get("round") || "0", 10);
-    if (round < 20) {
-      window.setTimeout(function () {
-        url.searchParams.set("round", String(round + 1));
-        window.location.replace(url.toString());
-      }, seconds * 1000);
-    }
+    var target = new URL(waiting.getAttribute("data-url") || window.location.href, window.location.href).toString();
+    var tries = 0;
+    var timer = window.setInterval(function () {
+      tries += 1;
+      if (tries > 120 / seconds) { window.clearInterval(timer); return; }
+      window.fetch(target, {credentials: "same-origin"}).then(function (response) {
+        return response.ok ? response.text() : "data-autorefresh";
+      }).then(function (html) {
+        if (html.indexOf("data-autorefresh") === -1) {
+          window.clearInterval(timer);
+          window.location.assign(target);
+        }
+      }).catch(function () { /* offline for a moment: try again next round */ });
+    }, seconds * 1000);
   }
   // Confirm destructive actions (reject) when the button asks for it.
   document.querySelectorAll("[data-confirm]").forEach(function (button) {

@@ -18,6 +18,7 @@ from einvoice.ledger.models import Invoice, JournalEntry
 from einvoice.ledger.service import payload_of
 from einvoice.validation.reports.hints import hint_for
 from einvoice.web.ui.i18n import Translator
+from einvoice.workflow.people import SYSTEM_ACTOR
 
 # Downloads and the visualisation are documents, never pages: no scripts, no forms, no navigation.
 DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox; frame-ancestors 'self'"
@@ -80,7 +81,7 @@ def timeline(entries: list[JournalEntry], t: Translator, names: Any, *, public: 
                 break
         if public and entry.event not in ("workflow_rejected", "rejected", "duplicate_resolved"):
             detail = None
-        actor = "" if public else names.actor(entry.actor)
+        actor = "" if public else (t("common.system") if entry.actor == SYSTEM_ACTOR else names.actor(entry.actor))
         events.append(TimelineEvent(at=entry.at, event=entry.event, label=label, actor=actor, detail=detail))
     return events
 

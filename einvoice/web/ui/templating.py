@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -20,6 +21,7 @@ from einvoice.web.ui import sessions
 from einvoice.web.ui.auth import current_principal
 from einvoice.web.ui.i18n import LANGUAGES, Translator
 
+LOCAL_TIME = ZoneInfo("Europe/Berlin")
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 # Pages may frame only our own pages (the invoice visualisation); scripts and styles only from /static.
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -88,8 +90,10 @@ def _format_date(value: date | datetime | None, lang: str = "de") -> str:
 
 
 def _format_datetime(value: datetime | None, lang: str = "de") -> str:
+    """Stored times are UTC (SQLite gives them back naive); people read them in German local time."""
     if value is None:
         return "–"
+    value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(LOCAL_TIME)
     return value.strftime("%d.%m.%Y %H:%M") if lang == "de" else value.strftime("%Y-%m-%d %H:%M")
 
 
@@ -124,8 +128,11 @@ def context(request: Request, **extra: Any) -> dict[str, Any]:
     principal = current_principal(request)
     nav = [item for item in _nav
            if principal is not None and (item.roles is None or principal.role in item.roles)]
+    path = request.url.path
+    matching = [item.href for item in nav if path == item.href or path.startswith(item.href.rstrip("/") + "/")]
     return {
         "request": request,
+        "nav_current": max(matching, key=len) if matching else None,
         "t": Translator(lang),
         "lang": lang,
         "languages": LANGUAGES,
@@ -134,7 +141,7 @@ def context(request: Request, **extra: Any) -> dict[str, Any]:
         "csrf_field": lambda: Markup(f'<input type="hidden" name="csrf_token" value="{escape(token)}">'),
         "flashes": sessions.pop_flashes(request),
         "nav": nav,
-        "path": request.url.path,
+        "path": path,
         "url_with": lambda **params: url_with(request, **params),
         **extra,
     }
