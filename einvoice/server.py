@@ -291,7 +291,41 @@ def demo(
         token = _demo_token(user)
         typer.echo("Start the service with `einvoice serve`, then for example:\n"
                    f"  curl -H 'Authorization: Bearer {token}' http://127.0.0.1:8000/api/v1/invoices\n"
-                   "  open http://127.0.0.1:8000/docs for the API documentation")
+                   "  open http://127.0.0.1:8000/ to log in (demo logins above), /docs for the API")
+
+
+#: The demo office: a unit for the samples' Leitweg-ID and one person per role (development only).
+DEMO_UNIT = "Beschaffungsamt"
+DEMO_STAFF = (("sachbearbeitung", "clerk"), ("pruefung", "clerk"), ("anordnung", "approver"), ("admin", "admin"))
+DEMO_PASSWORD = "einvoice-demo"
+
+
+def _demo_people(supplier: str) -> None:
+    """In development: the unit of the samples' Leitweg-ID, staff for each role and web logins.
+
+    Elsewhere nobody gets a well-known password; create people with ``einvoice users add``.
+    """
+    from einvoice.accounts import service as accounts
+    from einvoice.config import get_settings
+    from einvoice.db import UnitOfWork
+    from einvoice.samples import DEFAULT_LEITWEG_ID
+
+    if get_settings().env != "development":
+        return
+    password_hash = accounts.hash_password(DEMO_PASSWORD)
+    with UnitOfWork() as uow:
+        unit = next((u for u in accounts.list_units(uow) if u.leitweg_id == DEFAULT_LEITWEG_ID), None) \
+            or accounts.create_unit(uow, DEMO_UNIT, DEFAULT_LEITWEG_ID)
+        existing = {u.name: u for u in accounts.list_users(uow)}
+        for name, role in ((supplier, "supplier"), *DEMO_STAFF):
+            user = existing.get(name) or accounts.create_user(
+                uow, name, role, unit=unit.name if role in ("clerk", "approver") else None,
+                email=f"{name}@example.org")
+            user.password_hash = password_hash
+        unit_name = unit.name
+        uow.commit()
+    names = ", ".join(name for name, _ in ((supplier, "supplier"), *DEMO_STAFF))
+    console.print(f"demo logins (password {DEMO_PASSWORD!r}): {names}; unit {unit_name} ({DEFAULT_LEITWEG_ID})")
 
 
 def _ensure_demo_user(name: str) -> str:
@@ -334,6 +368,7 @@ def _demo_in_process(user: str, files: list[Path], timeout: float) -> list[DemoR
     from einvoice.ledger.models import Invoice
 
     create_schema()
+    _demo_people(user)
     sender = _ensure_demo_user(user)
     runner = EmbeddedWorker(threads=2, sweep_interval=5, stale_after=60) if broker.is_embedded() else None
     if runner is None:

@@ -156,3 +156,26 @@ def test_demo_fills_the_ledger(embedded: EmbeddedWorker) -> None:
     assert sorted([statuses["xrechnung-ubl-invoice.xml"], statuses["xrechnung-ubl-resent-invoice.xml"]]) \
         == ["accepted", "duplicate_suspected"]
     assert "rejected" in result.output and "accepted" in result.output
+
+
+def test_demo_in_development_sets_up_an_office_to_log_into(embedded: EmbeddedWorker,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a fresh machine (development) the demo's valid invoices reach the workqueue of a demo unit."""
+    from einvoice.accounts import service as accounts
+    from einvoice.server import DEMO_PASSWORD, DEMO_STAFF, app
+    from einvoice.workflow.models import WorkflowTask
+
+    embedded.stop()
+    monkeypatch.setenv("EINVOICE_ENV", "development")
+    get_settings.cache_clear()
+    first = CliRunner().invoke(app, ["demo", "--timeout", "120"])
+    again = CliRunner().invoke(app, ["demo", "--timeout", "120"])  # idempotent: same people, same unit
+    assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
+    assert "demo logins" in first.output and DEMO_PASSWORD in first.output
+    with db.UnitOfWork() as uow:
+        for name, _role in (("demo-supplier", "supplier"), *DEMO_STAFF):
+            assert accounts.authenticate_password(uow, name, DEMO_PASSWORD) is not None, name
+        assert len(accounts.list_units(uow)) == 1
+        statuses = dict(uow.session.execute(select(Invoice.filename, Invoice.status)).all())
+        tasks = uow.session.scalar(select(func.count()).select_from(WorkflowTask))
+    assert statuses["xrechnung-cii-invoice.xml"] == "in_approval" and tasks
