@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -109,6 +110,20 @@ def _one_of(value: str, table: tuple[codes.Code, ...], kind: str) -> str:
     return value
 
 
+def _vat_id_input(value: str) -> str:
+    compact = value.replace(" ", "")
+    if not is_valid_vat_id(compact):
+        raise _error("vat_id", "not a valid VAT identification number (e.g. DE123456789)")
+    return compact
+
+
+Country = Annotated[Code, AfterValidator(lambda v: _one_of(v, codes.COUNTRIES, "country_code"))]
+Scheme = Annotated[Code, AfterValidator(lambda v: _one_of(v, codes.ELECTRONIC_SCHEMES, "electronic_scheme"))]
+UnitCode = Annotated[Code, AfterValidator(lambda v: _one_of(v, codes.UNITS, "unit_code"))]
+VatId = Annotated[Annotated[str, StringConstraints(max_length=40), AfterValidator(_vat_id_input)] | None,
+                  BeforeValidator(_code_input)]
+
+
 class SellerForm(BaseModel):
     """The supplier's own data; remembered per account and filled in on the next invoice."""
 
@@ -118,35 +133,21 @@ class SellerForm(BaseModel):
     street: Text
     postcode: Annotated[str, BeforeValidator(_required_text), Field(min_length=1, max_length=20)]
     city: Text
-    country: Code = "DE"
-    vat_id: OptCode = None  # BT-31
+    country: Country = "DE"
+    vat_id: VatId = None  # BT-31
     tax_number: OptText = None  # BT-32
     registration_id: OptText = None  # BT-30
     contact_name: Text  # BR-DE-5
     contact_phone: Text  # BR-DE-6
     contact_email: Text  # BR-DE-7
     electronic_address: Text  # BT-34 (mandatory in XRechnung 3.0)
-    electronic_scheme: Code = "EM"
+    electronic_scheme: Scheme = "EM"
     iban: Annotated[str, BeforeValidator(_required_text), Field(min_length=5, max_length=42)]
     bic: OptCode = None
     account_name: OptText = None
 
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str) -> str:
-        return _one_of(value, codes.COUNTRIES, "country_code")
 
-    @field_validator("electronic_scheme")
-    @classmethod
-    def _scheme(cls, value: str) -> str:
-        return _one_of(value, codes.ELECTRONIC_SCHEMES, "electronic_scheme")
 
-    @field_validator("vat_id")
-    @classmethod
-    def _vat_id(cls, value: str | None) -> str | None:
-        if value is not None and not is_valid_vat_id(value.replace(" ", "")):
-            raise _error("vat_id", "not a valid VAT identification number (e.g. DE123456789)")
-        return value.replace(" ", "") if value else None
 
     @field_validator("contact_email")
     @classmethod
@@ -198,17 +199,13 @@ class BuyerForm(BaseModel):
     street: Text
     postcode: Annotated[str, BeforeValidator(_required_text), Field(min_length=1, max_length=20)]
     city: Text
-    country: Code = "DE"
+    country: Country = "DE"
     leitweg_id: Annotated[str, BeforeValidator(_required_text), Field(min_length=1, max_length=46)]
     electronic_address: OptText = None
-    electronic_scheme: Code = "0204"
-    vat_id: OptCode = None  # BT-48
+    electronic_scheme: Scheme = "0204"
+    vat_id: VatId = None  # BT-48
     contact_name: OptText = None
 
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str) -> str:
-        return _one_of(value, codes.COUNTRIES, "country_code")
 
     @field_validator("leitweg_id")
     @classmethod
@@ -217,17 +214,7 @@ class BuyerForm(BaseModel):
             raise _error("leitweg_check_digits", "the Leitweg-ID is not valid (format or check digits)")
         return value
 
-    @field_validator("electronic_scheme")
-    @classmethod
-    def _scheme(cls, value: str) -> str:
-        return _one_of(value, codes.ELECTRONIC_SCHEMES, "electronic_scheme")
 
-    @field_validator("vat_id")
-    @classmethod
-    def _vat_id(cls, value: str | None) -> str | None:
-        if value is not None and not is_valid_vat_id(value.replace(" ", "")):
-            raise _error("vat_id", "not a valid VAT identification number (e.g. DE123456789)")
-        return value.replace(" ", "") if value else None
 
     @model_validator(mode="after")
     def _address(self) -> BuyerForm:
@@ -257,15 +244,11 @@ class LineForm(BaseModel):
     name: Text
     item_id: OptText = None
     quantity: Quantity
-    unit: Code = "C62"
+    unit: UnitCode = "C62"
     price: Price
     vat_category: Code = "S"
     vat_rate: Rate = Decimal("19")
 
-    @field_validator("unit")
-    @classmethod
-    def _unit(cls, value: str) -> str:
-        return _one_of(value, codes.UNITS, "unit_code")
 
     @model_validator(mode="after")
     def _vat(self) -> LineForm:
@@ -324,7 +307,7 @@ class InvoiceForm(BaseModel):
     delivery_city: OptText = None
     delivery_postcode: Annotated[Annotated[str, StringConstraints(max_length=20)] | None,
                                  BeforeValidator(_text_input)] = None
-    delivery_country: OptCode = None
+    delivery_country: Annotated[Country | None, BeforeValidator(_code_input)] = None
     order_reference: OptText = None
     note: OptLongText = None
     lines: Annotated[list[LineForm], Field(min_length=1, max_length=MAX_LINES)]
@@ -333,10 +316,6 @@ class InvoiceForm(BaseModel):
     payment_text: OptLongText = None
     exemption_reason: OptText = None
 
-    @field_validator("delivery_country")
-    @classmethod
-    def _country(cls, value: str | None) -> str | None:
-        return None if value is None else _one_of(value, codes.COUNTRIES, "country_code")
 
     @field_validator("payment_text")
     @classmethod

@@ -22,6 +22,7 @@ from einvoice.entry import codes, service
 from einvoice.entry.document import Totals
 from einvoice.entry.form import MAX_ADJUSTMENTS, MAX_LINES, MAX_SKONTO, InvoiceForm, flatten_fields, nest_fields
 from einvoice.entry.models import DraftStatus
+from einvoice.rules.store import RulePackError
 from einvoice.security import Principal
 from einvoice.validation.reports.hints import hint_for
 from einvoice.web.ui import sessions
@@ -204,6 +205,8 @@ def entry_post(request: Request, principal: Supplier, form: Form) -> Response:
         outcome = service.submit(invoice, raw, user_id=principal.user_id, draft_id=draft_id)
     except service.EntryError:
         raise PageError(404, "errors.not_found") from None
+    except RulePackError:  # no rules, no check: nothing is submitted unchecked
+        raise PageError(503, "entry.validator_unavailable") from None
     if not outcome.accepted:
         return _page(request, raw, draft_id=draft_id, status_code=422, totals=invoice.totals(),
                      findings=_findings(outcome.findings, t.lang))

@@ -83,6 +83,10 @@ def submit(form: InvoiceForm, raw: dict[str, Any], *, user_id: str, draft_id: st
     with UnitOfWork() as uow:
         draft = _owned(uow, user_id, draft_id) if draft_id else None
         if draft is None or draft.status != DraftStatus.DRAFT.value:
+            # the same document sent again (double click): the ledger answers with the same invoice
+            draft = uow.session.scalar(select(EntryDraft).where(EntryDraft.owner_id == user_id,
+                                                                EntryDraft.invoice_id == outcome.invoice_id))
+        if draft is None or draft.status not in (DraftStatus.DRAFT.value, DraftStatus.SUBMITTED.value):
             draft = EntryDraft(owner_id=user_id, data=raw)
             uow.session.add(draft)
         draft.data = raw

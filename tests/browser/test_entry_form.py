@@ -4,6 +4,7 @@ server's totals, error summary, download, submission into the ledger; axe audit 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from einvoice.entry.examples import EXAMPLE_LEITWEG_ID as LEITWEG
@@ -79,7 +80,7 @@ def test_entry_form_types_checks_calculates_and_submits(page: Any, live_server: 
         page.get_by_role("button", name="XML herunterladen").click()
     download = download_info.value
     assert download.suggested_filename == "HW-2026-0042.xml"
-    assert LEITWEG in open(download.path(), encoding="utf-8").read()
+    assert LEITWEG in Path(download.path()).read_text(encoding="utf-8")
 
     page.get_by_role("button", name="Prüfen und einreichen").click()
     page.wait_for_url("**/portal/invoices/**")
@@ -95,6 +96,11 @@ def test_entry_form_types_checks_calculates_and_submits(page: Any, live_server: 
     assert page.locator("#f-number").input_value() == ""
     assert page.locator("#f-lines-0-name").input_value() == "Arbeitszeit Tischlermeister"
     audit(page)
+
+    page.goto("/entry?lang=en")  # the English texts, audited too
+    assert page.get_by_role("heading", level=1).inner_text() == "Create an invoice"
+    audit(page)
+    screenshot(page, "entry-form-en")
 
 
 def test_entry_form_works_without_javascript(browser: Any, live_server: LiveServer) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,17 +17,18 @@ from einvoice.entry import service
 from einvoice.entry.examples import example_form_data
 from einvoice.entry.form import InvoiceForm
 from einvoice.portal import registration
+from einvoice.validation.engine import Validator
 from einvoice.workflow import people
 from einvoice.workflow.models import Substitute
-from tests.integration.test_entry_pages import (  # noqa: F401  (fixture)
-    PASSWORD,
-    TestClient,
-    app_client,
-    login,
-    wait_final,
-)
+from tests.integration.test_entry_pages import PASSWORD, TestClient, login, running_app, wait_final
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def app_client(tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    with running_app(tmp_path / "data", validator, monkeypatch) as client:
+        yield client
 
 
 def _staff() -> None:

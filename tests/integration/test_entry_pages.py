@@ -11,6 +11,7 @@ import re
 import time
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,10 @@ PASSWORD = "Sicher-genug-2026"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture
-def app_client(tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("EINVOICE_DATA_DIR", str(tmp_path / "data"))
+@contextmanager
+def running_app(data_dir: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """A migrated SQLite ledger in ``data_dir``, a unit, two suppliers and a clerk, and the app."""
+    monkeypatch.setenv("EINVOICE_DATA_DIR", str(data_dir))
     for name in ("EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
@@ -66,6 +68,12 @@ def app_client(tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyP
         intake.reset()
         db.reset()
         get_settings.cache_clear()
+
+
+@pytest.fixture
+def app_client(tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    with running_app(tmp_path / "data", validator, monkeypatch) as client:
+        yield client
 
 
 def login(client: TestClient, name: str) -> str:
@@ -143,6 +151,8 @@ def test_supplier_types_saves_reuses_downloads_and_submits(app_client: TestClien
     assert submitted.status_code == 303, submitted.text
     invoice_id = submitted.headers["location"].rsplit("/", 1)[1]
     invoice = wait_final(invoice_id)
+    again = post(app_client, token, data, "submit", draft_id)  # a double click: same bytes, same invoice
+    assert again.headers["location"].endswith(invoice_id)
     assert (invoice.channel, invoice.status != "rejected") == ("portal", True)
     with db.UnitOfWork() as uow:
         sam = accounts.user_by_name(uow, "sam")
@@ -196,5 +206,18 @@ def test_a_document_the_rules_reject_is_not_submitted(app_client: TestClient) ->
     outcome = service.submit(form, example_form_data(), user_id=user_id, checker=rejecting)
     assert not outcome.accepted and outcome.invoice_id is None
     assert [f.rule for f in outcome.findings] == ["BR-DE-15"]
+    with db.UnitOfWork() as uow:
+        assert uow.session.query(Invoice).count() == 0
+
+
+def test_without_rule_packs_nothing_is_submitted_unchecked(app_client: TestClient, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    token = login(app_client, "sam")
+    monkeypatch.setenv("EINVOICE_RULES_DIR", str(tmp_path / "no-rules"))
+    get_settings.cache_clear()
+    intake.install_validator(None)  # the next check builds a validator from the (empty) rules folder
+    answer = post(app_client, token, example_form_data(), "submit")
+    assert answer.status_code == 503
+    assert "nicht eingereicht" in answer.text
     with db.UnitOfWork() as uow:
         assert uow.session.query(Invoice).count() == 0

@@ -109,7 +109,7 @@
     preview.textContent = [initialHint, "→", money(net), "+", money(tax), "=", money(net + tax)].join(" ");
   }
   form.addEventListener("input", recalc);
-  form.addEventListener("change", recalc);
+  // "input" also fires for select elements; no "change" handler, which would rewrite the page while a button is pressed
 
   // ---------------------------------------------------------------- add / remove lines in place
   var body = form.querySelector("[data-rows='lines']");
