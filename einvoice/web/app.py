@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     from einvoice.intake.routes import router as intake_router
     from einvoice.peppol.routes import router as peppol_router
     from einvoice.validation.routes import router as validation_router
+    from einvoice.web.ui import install as install_pages
     from einvoice.workflow.routes import router as workflow_router
 
     settings = settings or get_settings()
@@ -67,16 +68,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     app.include_router(export_router)
     app.include_router(peppol_router)
     app.include_router(connectors_router)
-    from einvoice.web.ui import install as install_pages  # server-rendered pages (issue 5)
-
-    install_pages(app, settings)
-    from einvoice.admin.routes import router as admin_pages
-    from einvoice.connectors.pages import router as operations_pages
-    from einvoice.dashboard.routes import router as dashboard_pages
-    from einvoice.entry.routes import router as entry_pages  # entry form, dashboard, admin (issue 5)
-
-    for pages in (entry_pages, dashboard_pages, admin_pages, operations_pages):
-        app.include_router(pages)
+    install_pages(app, settings)  # server-rendered pages: portal, staff, entry form, dashboard, admin
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

@@ -19,6 +19,10 @@ PAGE_ROUTERS = [
     "einvoice.web.ui.routes:router",
     "einvoice.portal.routes:router",
     "einvoice.staff.routes:router",
+    "einvoice.entry.routes:router",
+    "einvoice.dashboard.routes:router",
+    "einvoice.admin.routes:router",
+    "einvoice.connectors.pages:router",
 ]
 
 
