@@ -180,3 +180,59 @@ def require(problem: str | None) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{problem} — required in CI")
     pytest.skip(problem)
+
+
+# --------------------------------------------------------------------------- the service itself
+
+CLEARED_SETTINGS = ("EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR", "EINVOICE_SMTP_URL",
+                    "EINVOICE_WORKFLOWS_DIR", "EINVOICE_MAIL_IMAP_URL", "EINVOICE_MAIL_MAILBOXES",
+                    "EINVOICE_PEPPOL_SPOOL_DIR")
+
+
+def service_env(rules_dir: Path, data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a throw-away embedded installation (SQLite and blobs in ``data_dir``)."""
+    env = {**os.environ, "EINVOICE_ENV": "test", "EINVOICE_DATA_DIR": str(data_dir),
+           "EINVOICE_RULES_DIR": str(rules_dir)}
+    for name in CLEARED_SETTINGS:
+        env.pop(name, None)
+    env.update({f"EINVOICE_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+@contextmanager
+def einvoice_server(env: dict[str, str], log: Path, *, timeout: float = 90,
+                    log_level: str = "info") -> Iterator[str]:
+    """``uvicorn einvoice.web.app:create_service_app`` on a free loopback port; yields its URL once
+    ``/healthz`` answers, stops it with SIGTERM (then SIGKILL) afterwards."""
+    import signal
+    import sys
+
+    import httpx
+
+    port = free_port()
+    root = Path(__file__).resolve().parent.parent
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "einvoice.web.app:create_service_app",
+             "--host", HOST, "--port", str(port), "--log-level", log_level],
+            env=env, cwd=root, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://{HOST}:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert process.poll() is None, f"server exited: {log.read_text(errors='replace')}"
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"server not up after {timeout:.0f} s: {log.read_text()}"
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

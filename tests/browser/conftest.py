@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import ROOT
+from tests.services import einvoice_server, service_env
 
 CHROMIUM = os.environ.get("EINVOICE_CHROMIUM", "/usr/bin/chromium")
 AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
@@ -43,12 +41,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.e2e)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -106,39 +98,12 @@ def wait_for(what: str, check: Any, timeout: float = 90) -> Any:
 @pytest.fixture(scope="module")
 def live_server(rules_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     home = tmp_path_factory.mktemp("web")
-    env = {**os.environ, "EINVOICE_ENV": "test", "EINVOICE_DATA_DIR": str(home / "data"),
-           "EINVOICE_RULES_DIR": str(rules_dir), "EINVOICE_SECRET_KEY": "browser-test-secret"}
-    for name in ("EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR", "EINVOICE_SMTP_URL",
-                 "EINVOICE_WORKFLOWS_DIR"):
-        env.pop(name, None)
+    env = service_env(rules_dir, home / "data", secret_key="browser-test-secret")
     subprocess.run([sys.executable, "-m", "einvoice.cli", "db", "upgrade"], env=env, cwd=ROOT, check=True,
                    capture_output=True, timeout=180)
-    port = _free_port()
     log = home / "server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "einvoice.web.app:create_service_app",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        assert process.poll() is None, f"server exited: {log.read_text(errors='replace')}"
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_for("the server", up, timeout=90)
+    with einvoice_server(env, log, log_level="warning") as url:
         yield LiveServer(url=url, env=env, home=home, log=log)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="session")

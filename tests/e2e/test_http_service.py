@@ -5,9 +5,6 @@ Accounts are made with the accounts CLI in their own processes, exactly as an op
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,17 +20,12 @@ from lxml import etree
 
 from einvoice.samples import make_facturx_pdf, make_invalid_ubl_invoice, render_ubl, sample_invoice_data
 from tests.conftest import ROOT
+from tests.services import einvoice_server, service_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 REP = "{http://www.xoev.de/de/validator/varl/1}"
 LIMIT = 2_000_000
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _cli(env: dict[str, str], app: str, *args: str, stdin: str | None = None) -> str:
@@ -58,41 +50,14 @@ class Server:
 @pytest.fixture(scope="module")
 def server(rules_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("http-service")
-    env = {**os.environ, "EINVOICE_ENV": "test", "EINVOICE_DATA_DIR": str(home / "data"),
-           "EINVOICE_RULES_DIR": str(rules_dir), "EINVOICE_MAX_DOCUMENT_BYTES": str(LIMIT)}
-    for name in ("EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR"):
-        env.pop(name, None)
+    env = service_env(rules_dir, home / "data", max_document_bytes=str(LIMIT))
     tokens = {}
     for name in ("alice", "bob"):
         _cli(env, "users_app", "add", name, "--role", "supplier")
         tokens[name] = _cli(env, "tokens_app", "create", "--user", name).strip()
-    port = _free_port()
     log = home / "server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "einvoice.web.app:create_service_app",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "info"],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"server exited: {log.read_text()}"
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+    with einvoice_server(env, log, timeout=60) as url:
         yield Server(url, tokens, log)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _wait(client: httpx.Client, server: Server, invoice_id: str, timeout: float = 120) -> dict[str, Any]:

@@ -7,9 +7,6 @@ and the embedded deadline scheduler (every second here) must escalate them to th
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,17 +21,12 @@ import pytest
 from einvoice.invoice.leitweg import make_leitweg_id
 from einvoice.samples import make_ubl_invoice
 from tests.conftest import ROOT
+from tests.services import einvoice_server, service_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 EINKAUF = make_leitweg_id("05315000-EINKAUF")
 CODING = [{"account": "4930", "cost_center": "200", "tax_key": "9"}]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def einvoice(env: dict[str, str], *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
@@ -68,11 +60,7 @@ class Service:
 @pytest.fixture(scope="module")
 def service(rules_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     home = tmp_path_factory.mktemp("workflow-service")
-    env = {**os.environ, "EINVOICE_ENV": "test", "EINVOICE_DATA_DIR": str(home / "data"),
-           "EINVOICE_RULES_DIR": str(rules_dir), "EINVOICE_WORKFLOW_DEADLINE_INTERVAL": "1"}
-    for name in ("EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR", "EINVOICE_SMTP_URL",
-                 "EINVOICE_WORKFLOWS_DIR"):
-        env.pop(name, None)
+    env = service_env(rules_dir, home / "data", workflow_deadline_interval="1")
     created = einvoice(env, "units", "add", "Einkauf", "--leitweg-id", EINKAUF, "--workflow", "company")
     assert "workflow=company" in created.stdout
     refused = einvoice(env, "units", "add", "Kaputt", "--workflow", "nope", expect=1)
@@ -85,32 +73,9 @@ def service(rules_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     einvoice(env, "workflow", "unit", "Einkauf", "--lead", "eva")
     not_lead = einvoice(env, "workflow", "unit", "Einkauf", "--lead", "erik", expect=1)
     assert "must be an approver or admin" in not_lead.stderr
-    port = _free_port()
     log = home / "server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "einvoice.web.app:create_service_app",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "info"],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        assert process.poll() is None, f"server exited: {log.read_text()}"
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_for("the server", up, timeout=60)
+    with einvoice_server(env, log, timeout=60) as url:
         yield Service(url, env, tokens, log)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_definitions_are_checked_from_the_command_line(service: Service, tmp_path: Path) -> None:
