@@ -43,6 +43,7 @@ from einvoice.schematron.expand import (
     SchematronCompileError,
     expand_schema,
 )
+from einvoice.schematron.opacity import ATTACHMENT_CONTENT, attachment_reasons
 from einvoice.schematron.patterns import EVERYTHING, Targets, pattern_targets
 from einvoice.schematron.rewrite import (
     StepPath,
@@ -277,6 +278,13 @@ class _Compiler:
             nsmap=self.ns_decls,
             attrib={"version": "3.0", "exclude-result-prefixes": "#all"},
         )
+        # Whether the schema can observe the text of embedded attachments (einvoice.schematron.opacity):
+        # the validator hands Saxon placeholders instead of the base64 only where it cannot.
+        reasons = attachment_reasons(self.schema, self.ns_decls)
+        sheet.set(ATTACHMENT_CONTENT, "read" if reasons else "unread")
+        if reasons:
+            sheet.append(etree.Comment(" attachment content may be read: " + "; ".join(reasons[:3])
+                                       .replace("--", "- -") + " "))
         foreign = [c for c in self.schema if isinstance(c.tag, str) and c.tag.startswith(XSL)]
         # xsl:import must come first in a stylesheet.
         foreign.sort(key=lambda el: 0 if el.tag == _x("import") else 1)

@@ -32,6 +32,7 @@ class SchematronRunner:
         except Exception as exc:  # saxonche raises its own PySaxonApiError
             raise SchematronError(f"cannot compile {self.xslt_path}: {exc}") from exc
         self._local = threading.local()
+        self.reads_attachments = _reads_attachments(self.xslt_path)
 
     def _thread_executable(self) -> Any:
         executable = getattr(self._local, "executable", None)
@@ -61,6 +62,20 @@ class SchematronRunner:
     def run_bytes(self, data: bytes) -> list[FiredAssert]:
         """Parse (hardened: no DTD, no entities, no network) and validate one document."""
         return self.run_node(parse_document(data))
+
+
+def _reads_attachments(xslt_path: Path) -> bool:
+    """False only for stylesheets our compiler proved blind to attachment content; True for all others
+    (official or shipped XSLTs carry no such proof)."""
+    from einvoice.schematron.opacity import ATTACHMENT_CONTENT
+
+    try:
+        for _event, root in etree.iterparse(str(xslt_path), events=("start",), resolve_entities=False,
+                                            no_network=True, load_dtd=False):
+            return root.get(ATTACHMENT_CONTENT) != "unread"
+    except etree.XMLSyntaxError:
+        pass
+    return True
 
 
 def parse_document(data: bytes) -> Any:

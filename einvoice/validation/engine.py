@@ -20,6 +20,7 @@ from einvoice.config import Settings, get_settings
 from einvoice.formats.detect import InvoiceDocument, guideline_hint, load_document
 from einvoice.formats.xml import InputError
 from einvoice.rules.store import RulePackError, RuleStore
+from einvoice.schematron.opacity import expression_reasons, without_attachment_content
 from einvoice.schematron.runner import SchematronError, SchematronRunner
 from einvoice.validation.model import Finding, Level, StepKind, StepResult, ValidationResult
 from einvoice.validation.scenarios import Scenario, ScenarioSet
@@ -44,7 +45,10 @@ class Validator:
 
     Compiled stylesheets, schemas and the scenario matcher are cached on the instance, so the per
     document cost is one lxml parse (XSD, detection), one Saxon tree build shared by all
-    Schematron steps, and the checks themselves.
+    Schematron steps, and the checks themselves. Where every rule of the scenario is proven blind
+    to attachment content (:mod:`einvoice.schematron.opacity`), Saxon gets the document with the
+    base64 of embedded attachments replaced by a placeholder: the same findings, a fraction of the
+    tree. The XML Schema always sees the original.
     """
 
     def __init__(self, store: RuleStore, scenarios: ScenarioSet) -> None:
@@ -53,6 +57,7 @@ class Validator:
         self._schemas: dict[str, etree.XMLSchema] = {}  # by pack reference
         self._runners: dict[str, SchematronRunner] = {}
         self._lock = threading.Lock()
+        self._matcher_blind: bool | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Validator:
@@ -108,7 +113,8 @@ class Validator:
         if doc.container_findings:
             result.steps.append(StepResult("input", StepKind.INPUT, findings=list(doc.container_findings)))
 
-        node = saxon.parse_text(doc.text)
+        lean = without_attachment_content(doc.tree) if self._matcher_blind_to_attachments() else None
+        node = saxon.parse_text(lean if lean is not None else doc.text)
         scenario = self.scenarios.match(node)
         if scenario is None:
             result.steps.append(StepResult("scenario", StepKind.SCENARIO, findings=[
@@ -124,6 +130,8 @@ class Validator:
 
         xsd_step = self._validate_xsd(scenario, doc)
         result.steps.append(xsd_step)
+        if xsd_step.valid and lean is not None and self._reads_attachments(scenario):
+            node = saxon.parse_text(doc.text)  # a rule may read attachment content: the full document
         if xsd_step.valid:
             # KoSIT runs the Schematron steps only on schema-valid documents.
             for pack in scenario.schematron:
@@ -165,6 +173,19 @@ class Validator:
                 location=item.location, test=item.test, flag=item.flag or item.role))
         step.duration_ms = _ms(started)
         return step
+
+    def _matcher_blind_to_attachments(self) -> bool:
+        """Scenario matching on a document with placeholders gives the same scenario (checked once)."""
+        if self._matcher_blind is None:
+            reasons = expression_reasons([s.match for s in self.scenarios.scenarios], self.scenarios.namespaces)
+            self._matcher_blind = not reasons
+        return self._matcher_blind
+
+    def _reads_attachments(self, scenario: Scenario) -> bool:
+        try:
+            return any(self._runner(pack).reads_attachments for pack in scenario.schematron)
+        except (RulePackError, SchematronError):
+            return True  # the step will report the problem; the document is not accepted anyway
 
     def _schema(self, ref: str) -> etree.XMLSchema:
         with self._lock:
