@@ -25,12 +25,14 @@ class EmbeddedWorker:
     """Worker threads plus the sweeper, on this process's in-process broker."""
 
     def __init__(self, *, threads: int = 2, sweep_interval: float = DEFAULT_INTERVAL,
-                 stale_after: float = DEFAULT_STALE_AFTER, warm_up: bool = True) -> None:
+                 stale_after: float = DEFAULT_STALE_AFTER, warm_up: bool = True,
+                 periodic_jobs: bool = True) -> None:
         self.broker = get_broker()
         if not is_embedded(self.broker):
             raise RuntimeError("the embedded worker needs the in-process broker (EINVOICE_REDIS_URL unset)")
         self.threads = max(1, threads)
         self.warm_up = warm_up
+        self.periodic_jobs = periodic_jobs  # tests that run the jobs themselves turn the schedules off
         self.sweeper = Sweeper(interval=sweep_interval, stale_after=stale_after)
         self._worker: dramatiq.Worker | None = None
         self._exports: ExportDrainer | None = None
@@ -47,7 +49,7 @@ class EmbeddedWorker:
         self._worker.start()
         self.sweeper.start()
         self._exports = ExportDrainer().start()  # export outbox: webhooks and automatic batches
-        self._schedulers = [scheduler.start() for scheduler in _periodic_jobs()]
+        self._schedulers = [scheduler.start() for scheduler in _periodic_jobs()] if self.periodic_jobs else []
         log.info("embedded worker started with %d thread(s)", self.threads)
         return self
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -115,7 +116,8 @@ def _mail_env(tmp_path: Path, validator: Any, server: Dovecot, **env: str) -> It
         db.create_schema()
         broker.configure()
         intake.install_validator(validator)
-        worker = EmbeddedWorker(threads=1, sweep_interval=0.2, stale_after=1.0, warm_up=False).start()
+        worker = EmbeddedWorker(threads=1, sweep_interval=0.2, stale_after=1.0, warm_up=False,
+                                periodic_jobs=False).start()  # the tests poll themselves
         try:
             yield MailEnv(server, sink, user, password)
         finally:
@@ -384,3 +386,21 @@ def test_crash_between_record_and_flag_only_flags_the_message_next_time(mail_env
         query = select(JournalEntry.event).where(JournalEntry.invoice_id == invoice_id)
         events = list(uow.session.scalars(query))
     assert "received_again" not in events
+
+
+def test_the_embedded_schedule_polls_on_its_own(tmp_path: Path, validator: Any, dovecot: Dovecot) -> None:
+    """What ``einvoice serve`` runs: the mail job on its schedule, without anyone calling it."""
+    from einvoice.intake.embedded import _periodic_jobs
+    from einvoice.scheduling import Scheduler
+
+    assert jobs.MAIL_POLL in [scheduler.job for scheduler in _periodic_jobs()]
+    for env in _mail_env(tmp_path, validator, dovecot):
+        scheduler = Scheduler(jobs.MAIL_POLL, interval=0.5, in_process=True).start()
+        try:
+            env.deliver(message(xml("RE-77.xml", make_ubl_invoice(number="RE-77"))))
+            deadline = time.monotonic() + 60
+            while (invoice_count() == 0 or env.unprocessed()) and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            scheduler.stop()  # waits for a running pass to end
+        assert invoice_count() == 1 and env.unprocessed() == [] and scheduler.runs >= 1
