@@ -36,7 +36,7 @@ from einvoice.ledger.models import Invoice, JournalEntry
 from einvoice.mail import jobs
 from einvoice.mail.poller import Poller
 from einvoice.mail.settings import PROCESSED_KEYWORD, Mailbox, mailboxes
-from einvoice.samples import make_cii_invoice, make_invalid_ubl_invoice, make_ubl_invoice
+from einvoice.samples import DEFAULT_LEITWEG_ID, make_cii_invoice, make_invalid_ubl_invoice, make_ubl_invoice
 from tests.conftest import ROOT
 from tests.integration.dovecot import DOVECOT, Dovecot, server_folder, start_dovecot
 from tests.services import SmtpSink, smtp_sink
@@ -325,6 +325,26 @@ def test_same_invoice_by_upload_and_by_mail_is_one_ledger_entry(mail_env: MailEn
     assert len(rows) == 1 and rows[0].channel == "api"
     [(_, ack)] = mail_env.sink.wait(1)
     assert uploaded.invoice_id in ack.get_content() and "bereits früher eingegangen" in ack.get_content()
+
+
+def test_same_invoice_by_upload_mail_and_peppol_is_one_ledger_entry(mail_env: MailEnv) -> None:
+    from einvoice.peppol import inbound
+    from einvoice.peppol.samples import wrap_invoice
+
+    data = make_ubl_invoice(number="RE-THREE")
+    uploaded = intake.submit(data=data, channel="api", sender="portal-user", filename="RE-THREE.xml",
+                             content_type="application/xml")
+    mail_env.deliver(message(xml("RE-THREE.xml", data)))
+    [report] = jobs.poll_all()
+    envelope = wrap_invoice(data, sender="9930:DE123456789", receiver=f"0204:{DEFAULT_LEITWEG_ID}")
+    by_peppol = inbound.receive(envelope, connector="peppol:http")
+    assert report.invoice_ids == [uploaded.invoice_id] == [by_peppol.invoice_id]
+    assert not by_peppol.created and len(ledger_rows()) == 1
+    with db.UnitOfWork() as uow:
+        channels = [e.payload.get("channel") for e in uow.session.scalars(
+            select(JournalEntry).where(JournalEntry.invoice_id == uploaded.invoice_id)
+            .where(JournalEntry.event.in_(["received", "received_again"])).order_by(JournalEntry.seq))]
+    assert channels == ["api", "mail", "peppol"]
 
 
 def test_imaps_with_processed_folder_and_operator_retry(tmp_path: Path, validator: Any, dovecot: Dovecot) -> None:
