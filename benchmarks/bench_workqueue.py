@@ -842,12 +842,6 @@ ISSUE_DATE_REWRITES = [
 
 
 CANDIDATES = [
-    Candidate("trigram GIN on seller_name and seller_key (pg_trgm)",
-              "ILIKE '%…%' cannot use a B-tree; a trigram index serves the substring match",
-              ["CREATE EXTENSION IF NOT EXISTS pg_trgm",
-               "CREATE INDEX bench_ix_invoices_seller_name_trgm ON invoices USING gin (seller_name gin_trgm_ops)",
-               "CREATE INDEX bench_ix_invoices_seller_key_trgm ON invoices USING gin (seller_key gin_trgm_ops)"],
-              ["h", "hA"]),
     Candidate("(unit_id, received_at, id)",
               "staff searches are 'unit_id IN (…) ORDER BY received_at DESC, id DESC': walk the unit's newest first",
               ["CREATE INDEX bench_ix_invoices_unit_received ON invoices (unit_id, received_at, id)"],

@@ -119,3 +119,12 @@ def test_concurrent_decisions_on_one_task_one_wins(pg: dict[str, str], tmp_path:
         report = journal.verify(uow.session, blobs)
     assert report.ok, report.problems
     assert sum(wins.values()) == ROUNDS
+
+
+def test_seller_substring_search_has_its_trigram_indexes(pg: dict[str, str]) -> None:
+    """Migration 0009 (PostgreSQL only): GIN trigram indexes serve `seller ILIKE '%…%'`."""
+    with db.UnitOfWork() as uow:
+        names = set(uow.session.execute(text(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'invoices' AND indexdef LIKE '%gin_trgm_ops%'"))
+            .scalars())
+    assert names == {"ix_invoices_seller_name_trgm", "ix_invoices_seller_key_trgm"}
