@@ -96,7 +96,9 @@ class Scheduler:
             self._thread = None
 
     def _run(self) -> None:
-        delay = random.uniform(0, min(self.interval, 10.0))  # soon after start, spread over replicas
+        # The first run within one interval, spread over replicas (not at once: a process that has
+        # just started has other things to do, and replicas started together should not collide).
+        delay = random.uniform(self.interval / 2, self.interval)
         while not self._stop.wait(delay):
             try:
                 self.tick()
