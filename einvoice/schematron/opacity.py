@@ -19,6 +19,7 @@ Anything the analysis does not understand makes the schema unsafe.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +102,16 @@ _BOOLEAN_OPS = frozenset({"and", "or"})
 _UNIONS = frozenset({"|", "union", "intersect", "except", ","})
 
 
+def _stub(arity: int) -> Any:
+    """A callable with ``arity`` parameters: elementpath reads a function's arity from its signature."""
+    def stub(*args: Any) -> None:
+        return None
+
+    stub.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(f"a{i}", inspect.Parameter.POSITIONAL_OR_KEYWORD) for i in range(arity)])
+    return stub
+
+
 class Unsupported(Exception):
     """An expression the analysis does not understand (the schema is then treated as unsafe)."""
 
@@ -132,8 +143,8 @@ class Analysis:
             prefix, _, local = name.partition(":")
             if prefix in self.namespaces:  # declared for parsing only; never called
                 arity = len(function.params)
-                stub = eval("lambda " + ", ".join(f"a{i}" for i in range(arity)) + ": None")
-                parser.external_function(stub, name=local, prefix=prefix, sequence_types=("item()*",) * (arity + 1))
+                parser.external_function(_stub(arity), name=local, prefix=prefix,
+                                         sequence_types=("item()*",) * (arity + 1))
         try:
             token = parser.parse(text)
         except Exception as exc:
