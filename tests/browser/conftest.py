@@ -109,6 +109,7 @@ def live_server(rules_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
+    _wait_for_the_next_document_after_clicks(sync_api.Locator)
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not installed at {CHROMIUM} (.ci/run installs Debian's chromium)")
     if not AXE.exists():
@@ -119,6 +120,24 @@ def browser() -> Iterator[Any]:
             yield instance
         finally:
             instance.close()
+
+
+def _wait_for_the_next_document_after_clicks(locator_class: Any) -> None:
+    """A click that starts a navigation returns once the new document is committed, not yet parsed: a count
+    read right then can see an empty table (CI saw it). Every click and check here waits for the load event
+    of whatever document is current afterwards (at once when nothing navigated)."""
+    for name in ("click", "check"):
+        original = getattr(locator_class, name)
+        if getattr(original, "waits_for_load", False):
+            continue
+
+        def waiting(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            result = _original(self, *args, **kwargs)
+            self.page.wait_for_load_state()
+            return result
+
+        waiting.waits_for_load = True  # type: ignore[attr-defined]
+        setattr(locator_class, name, waiting)
 
 
 @pytest.fixture
