@@ -5,8 +5,9 @@ PostgreSQL; SQLite transactions already start with ``BEGIN IMMEDIATE``), so sequ
 contiguous and the chain never forks, however many API and worker processes write at once.
 
 An entry about an invoice also carries the digest of the invoice row as it is at that moment
-(``record_digest``), so ``verify`` can tell a row that was changed behind the ledger's back.
-Rule for callers: change the invoice first, then append — the entry records the new state.
+(``record_digest``) and of its workflow record (who approved what, the coding: ``workflow.record``),
+so ``verify`` can tell a row that was changed behind the ledger's back.
+Rule for callers: change the rows first, then append — the entry records the new state.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from sqlalchemy.orm import Session
 from einvoice.ledger.blobs import BlobStore
 from einvoice.ledger.canonical import canonical_json, json_safe, record_digest, sha256_hex, utc_iso
 from einvoice.ledger.models import GENESIS_HASH, HEAD_ID, Invoice, JournalEntry, JournalHead, utcnow
+from einvoice.workflow.record import DIGEST_KEY as WORKFLOW_KEY
+from einvoice.workflow.record import all_workflow_digests, workflow_digest
 
 DIGEST_KEY = "record_digest"
+INTERNAL_KEYS = frozenset({DIGEST_KEY, WORKFLOW_KEY})  # for verify, not for display
 
 
 def entry_hash(*, seq: int, at: datetime, invoice_id: str | None, event: str, actor: str,
@@ -87,6 +91,7 @@ def append(session: Session, *, event: str, actor: str, invoice_id: str | None =
         if invoice is None:
             raise ValueError(f"cannot journal {event!r}: invoice {invoice_id} does not exist")
         body[DIGEST_KEY] = record_digest(invoice)
+        body[WORKFLOW_KEY] = workflow_digest(session, invoice_id)
     body = json_safe(body)  # exactly what the JSON column gives back, so the hash survives storage
     head = lock_head(session)
     at = utcnow()
@@ -144,9 +149,10 @@ def verify(session: Session, blobs: BlobStore) -> VerifyReport:
     """
     problems = _Problems()
     _begin_snapshot(session)
-    last: dict[str, tuple[int, str | None]] = {}  # invoice id → (seq, record digest) of its last entry
+    last: dict[str, _Last] = {}  # invoice id → what its last entry recorded
     received: set[str] = set()
     entries = _check_chain(session, problems, last, received)
+    _check_workflows(session, problems, last)
 
     invoices = 0
     hashes: list[str] = []
@@ -159,9 +165,9 @@ def verify(session: Session, blobs: BlobStore) -> VerifyReport:
         hashes.append(invoice.sha256)
         _check_invoice(invoice, last.get(invoice.id), invoice.id in received, problems)
         session.expunge(invoice)  # constant memory, however large the ledger
-    for invoice_id in sorted(set(last) - seen, key=lambda i: last[i][0]):
+    for invoice_id in sorted(set(last) - seen, key=lambda i: last[i].seq):
         problems.add(f"invoice {invoice_id}",
-                     f"invoice {invoice_id} is in the journal (last entry {last[invoice_id][0]}) "
+                     f"invoice {invoice_id} is in the journal (last entry {last[invoice_id].seq}) "
                      "but its ledger row was deleted")
     session.rollback()
 
@@ -173,8 +179,17 @@ def verify(session: Session, blobs: BlobStore) -> VerifyReport:
                         problems=problems.items, first_broken=problems.first)
 
 
-def _check_chain(session: Session, problems: _Problems, last: dict[str, tuple[int, str | None]],
-                 received: set[str]) -> int:
+@dataclass(frozen=True)
+class _Last:
+    """What the last journal entry about an invoice recorded of its rows."""
+
+    seq: int
+    digest: str | None
+    workflow: str | None
+    has_workflow_key: bool  # entries written before workflow digests existed do not carry one
+
+
+def _check_chain(session: Session, problems: _Problems, last: dict[str, _Last], received: set[str]) -> int:
     """Walk the entries in order: own hash, link to the predecessor, no gaps, head at the end."""
     entries = 0
     expected_seq, prev_hash = 1, GENESIS_HASH
@@ -199,8 +214,9 @@ def _check_chain(session: Session, problems: _Problems, last: dict[str, tuple[in
             problems.add(item, f"{item} ({entry.event}) does not link to the entry before it: the "
                                "previous entry was removed or replaced")
         if entry.invoice_id is not None:
-            digest = entry.payload.get(DIGEST_KEY) if isinstance(entry.payload, dict) else None
-            last[entry.invoice_id] = (entry.seq, digest)
+            payload = entry.payload if isinstance(entry.payload, dict) else {}
+            last[entry.invoice_id] = _Last(entry.seq, payload.get(DIGEST_KEY), payload.get(WORKFLOW_KEY),
+                                           WORKFLOW_KEY in payload)
             if entry.event == "received":
                 received.add(entry.invoice_id)
         expected_seq, prev_hash = entry.seq + 1, entry.hash
@@ -220,15 +236,33 @@ def _check_chain(session: Session, problems: _Problems, last: dict[str, tuple[in
     return entries
 
 
-def _check_invoice(invoice: Invoice, last: tuple[int, str | None] | None, has_received: bool,
-                   problems: _Problems) -> None:
+def _check_workflows(session: Session, problems: _Problems, last: dict[str, _Last]) -> None:
+    """Every workflow record (approvals, coding, state) as its invoice's last entry recorded it."""
+    seen: set[str] = set()
+    for invoice_id, actual in all_workflow_digests(session):
+        seen.add(invoice_id)
+        recorded = last.get(invoice_id)
+        if recorded is None or not recorded.has_workflow_key or recorded.workflow == actual:
+            continue
+        item = f"invoice {invoice_id}"
+        what = ("was added outside the ledger" if recorded.workflow is None
+                else "was changed outside the ledger")
+        problems.add(item, f"the workflow of {item} (approvals, account coding or state) {what}: it no longer "
+                           f"matches the state journalled in entry {recorded.seq}")
+    for invoice_id, recorded in last.items():
+        if recorded.workflow is not None and invoice_id not in seen:
+            problems.add(f"invoice {invoice_id}", f"the workflow of invoice {invoice_id} was deleted: entry "
+                                                  f"{recorded.seq} journalled one")
+
+
+def _check_invoice(invoice: Invoice, last: _Last | None, has_received: bool, problems: _Problems) -> None:
     item = f"invoice {invoice.id}"
     if not has_received:
         problems.add(item, f"{item} has no 'received' entry in the journal: it was added or its "
                            "entry removed outside the ledger")
     if last is None:
         return
-    seq, digest = last
+    seq, digest = last.seq, last.digest
     try:
         actual: str | None = record_digest(invoice)
     except (TypeError, ValueError, ArithmeticError) as exc:

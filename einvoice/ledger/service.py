@@ -468,5 +468,5 @@ def stale_work(uow: UnitOfWork, *, older_than: timedelta) -> list[str]:
 
 
 def payload_of(entry: JournalEntry) -> dict[str, Any]:
-    """An entry's payload without the internal row digest (for display)."""
-    return {k: v for k, v in entry.payload.items() if k != journal.DIGEST_KEY}
+    """An entry's payload without the internal row digests (for display)."""
+    return {k: v for k, v in entry.payload.items() if k not in journal.INTERNAL_KEYS}

@@ -28,6 +28,7 @@ from einvoice.config import get_settings
 from einvoice.intake import broker
 from einvoice.intake import service as intake
 from einvoice.invoice.leitweg import make_leitweg_id
+from einvoice.ledger import journal
 from einvoice.ledger import service as ledger
 from einvoice.samples import DEFAULT_LEITWEG_ID, make_ubl_invoice
 from einvoice.validation.engine import Validator
@@ -151,6 +152,9 @@ def office_at(tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPa
     try:
         with wf_clock.use(clock), TestClient(create_app(), raise_server_exceptions=False) as client:
             yield Office(client, tokens, ids, validator, clock, tmp_path, sink)
+            with db.UnitOfWork() as uow:  # every scenario leaves a ledger that verifies, workflows included
+                report = journal.verify(uow.session, intake.blobs())
+            assert report.ok, report.problems
     finally:
         stack.close()
         broker.reset()

@@ -129,7 +129,11 @@ def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
         uow.commit()
     clock = wf_clock.FixedClock(START)
     with wf_clock.use(clock):
-        yield Desk(ids, BlobStore(tmp_path / "data" / "blobs"), clock, workflows)
+        desk = Desk(ids, BlobStore(tmp_path / "data" / "blobs"), clock, workflows)
+        yield desk
+        if not getattr(desk, "tampered", False):  # whatever a scenario did, the ledger still verifies
+            report = desk.verify()
+            assert report.ok, report.problems
     db.reset()
     get_settings.cache_clear()
 
@@ -385,6 +389,42 @@ def test_the_journal_stays_intact_through_a_whole_run(desk: Desk) -> None:
                           "task_approved", "task_created", "task_approved", "workflow_approved"]
     report = desk.verify()
     assert report.ok, report.problems
+
+
+@pytest.mark.parametrize("tamper", ["approver", "valid", "coding", "status", "deleted decision", "deleted workflow"])
+def test_verify_names_a_workflow_changed_outside_the_ledger(desk: Desk, tamper: str) -> None:
+    """Who certified what is evidence (GoBD): a changed, revived or deleted approval is found."""
+    invoice_id = desk.submit("E-19")
+    desk.approve("carl", invoice_id, coding=PUBLIC_CODING)
+    desk.approve("clara", invoice_id)
+    assert desk.verify().ok
+    desk.tampered = True  # type: ignore[attr-defined]
+    with db.UnitOfWork() as uow:
+        session = uow.session
+        instance = queries.instance_for(uow, invoice_id)
+        assert instance is not None
+        decided = list(session.scalars(select(WorkflowTask).where(WorkflowTask.invoice_id == invoice_id,
+                                                                  WorkflowTask.decision.is_not(None))))
+        if tamper == "approver":
+            decided[0].decided_by = desk.ids["kaemmerer"]
+        elif tamper == "valid":
+            decided[0].valid = False
+        elif tamper == "coding":
+            instance.coding = [dict(PUBLIC_CODING[0], account="9999999")]
+        elif tamper == "status":
+            instance.stage_index += 1
+        elif tamper == "deleted decision":
+            session.delete(decided[-1])
+        else:
+            for task in session.scalars(select(WorkflowTask).where(WorkflowTask.invoice_id == invoice_id)):
+                session.delete(task)
+            session.flush()
+            session.delete(instance)
+        uow.commit()
+    report = desk.verify()
+    assert not report.ok
+    assert report.first_broken == f"invoice {invoice_id}"
+    assert "workflow of invoice" in report.problems[0], report.problems
 
 
 def test_the_deadline_job_runs_as_a_scheduled_dramatiq_actor(desk: Desk) -> None:
