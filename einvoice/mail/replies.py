@@ -1,7 +1,8 @@
 """Replies to senders through the workflow's e-mail outbox (``einvoice.workflow.notify``).
 
 Every reply is queued once: a message handled again after a crash (between intake commit and
-IMAP flag) finds its reply already in the outbox, keyed by the message id in the reply text. The
+IMAP flag), or by two workers at once, finds its reply already in the outbox — the outbox's unique
+``dedupe_key`` (kind, recipient, message id) lets one insert win. The
 rejection verdict comes later (validation runs asynchronously): :func:`queue_verdicts` finds mail
 invoices rejected by validation without a rejection mail yet and queues one each — idempotent, so
 every poll may run it. The HTML report is attached at send time (:func:`notice_attachments`).
@@ -13,8 +14,10 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from einvoice.db import UnitOfWork
+from einvoice.ledger.canonical import sha256_hex
 from einvoice.ledger.models import Channel, Invoice, Status, utcnow
 from einvoice.mail import report, texts
 from einvoice.workflow import notify
@@ -29,20 +32,26 @@ VERDICT_WINDOW = timedelta(days=14)  # older rejections (e.g. before e-mail was 
 VERDICT_BATCH = 500
 
 
+def dedupe_key(*parts: str) -> str:
+    """The outbox key of a reply that must go out once (a SHA-256, so any message id fits)."""
+    return sha256_hex("\x1f".join(parts))
+
+
 def queue_once(*, kind: str, recipient: str, subject: str, body: str, key: str,
                invoice_id: str | None = None) -> bool:
-    """Queue a reply unless one of this kind for ``key`` (a message id in the body) is already queued."""
+    """Queue a reply unless one of this kind to this recipient for message ``key`` is already queued.
+
+    The outbox's unique key decides, so two workers handling the same message (or one handling it
+    again after a crash) queue it once between them."""
     if not notify.configured():
         return False
     with UnitOfWork() as uow:
-        exists = uow.session.scalar(select(Notice.id).where(
-            Notice.kind == kind, Notice.recipient == recipient,
-            Notice.body.contains(key, autoescape=True)).limit(1))
-        if exists is not None:
-            return False
         notify.queue(uow.session, invoice_id=invoice_id, kind=kind, recipient=recipient, subject=subject,
-                     body=body)
-        uow.commit()
+                     body=body, dedupe_key=dedupe_key(kind, recipient, key))
+        try:
+            uow.commit()
+        except IntegrityError:
+            return False  # already queued (the unit of work rolls back)
         return True
 
 
@@ -77,9 +86,12 @@ def queue_verdicts() -> int:
             if original:
                 subject = f"{subject} (Re: {' '.join(str(original).split())[:150]})"
             notify.queue(uow.session, invoice_id=invoice.id, kind=REJECTION, recipient=str(recipient),
-                         subject=subject, body=body)
+                         subject=subject, body=body, dedupe_key=dedupe_key(REJECTION, invoice.id))
             queued += 1
-        uow.commit()
+        try:
+            uow.commit()
+        except IntegrityError:  # another worker queued them at the same moment: its batch stands
+            return 0
     if queued:
         log.info("queued %d rejection mail(s)", queued)
     return queued

@@ -180,5 +180,6 @@ class Notice(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)  # at most one such notice
 
     __table_args__ = (Index("ix_workflow_notices_pending", "sent_at", "next_attempt_at"),)

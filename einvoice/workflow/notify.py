@@ -43,12 +43,14 @@ def configured() -> bool:
 
 
 def queue(session: Session, *, invoice_id: str | None, kind: str, recipient: str, subject: str,
-          body: str) -> Notice | None:
-    """Add a notice to the outbox of this transaction (None when e-mail is not configured)."""
+          body: str, dedupe_key: str | None = None) -> Notice | None:
+    """Add a notice to the outbox of this transaction (None when e-mail is not configured).
+
+    ``dedupe_key`` (unique in the outbox) makes a second notice with the same key fail at commit."""
     if not configured():
         return None
     notice = Notice(invoice_id=invoice_id, kind=kind, recipient=recipient, subject=subject[:500], body=body,
-                    created_at=utcnow(), next_attempt_at=utcnow(), attempts=0)
+                    created_at=utcnow(), next_attempt_at=utcnow(), attempts=0, dedupe_key=dedupe_key)
     session.add(notice)
     return notice
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import threading
 import time
+import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,7 +41,8 @@ from einvoice.mail.settings import PROCESSED_KEYWORD, Mailbox, mailboxes
 from einvoice.samples import DEFAULT_LEITWEG_ID, make_cii_invoice, make_invalid_ubl_invoice, make_ubl_invoice
 from tests.conftest import ROOT
 from tests.integration.dovecot import DOVECOT, Dovecot, server_folder, start_dovecot
-from tests.services import SmtpSink, smtp_sink
+from tests.integration.test_ledger_pipeline import postgres_url  # noqa: F401  (the throw-away server)
+from tests.services import SmtpSink, create_database, smtp_sink
 
 pytestmark = pytest.mark.integration
 
@@ -312,6 +315,49 @@ def test_crash_between_commit_and_flag_creates_no_second_invoice(mail_env: MailE
     assert item.state == "done" and sorted(item.invoice_ids) == sorted({r.id for r in ledger_rows()})
     jobs.poll_all()
     assert len(mail_env.sink.wait(1)) == 1  # one acknowledgement, not two
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_mail_env(request: pytest.FixtureRequest, tmp_path: Path, validator: Any,
+                    dovecot: Dovecot) -> Iterator[MailEnv]:
+    """The mail set-up on the embedded SQLite file and on a real PostgreSQL (read committed: where a
+    check-then-insert race would show)."""
+    env = {}
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres_url")
+        port = int(server.rsplit(":", 1)[1])
+        env["EINVOICE_DATABASE_URL"] = create_database(port, f"mail_{uuid.uuid4().hex[:12]}")
+    yield from _mail_env(tmp_path, validator, dovecot, **env)
+
+
+def test_two_workers_polling_one_mailbox_give_one_invoice_and_one_acknowledgement(any_db_mail_env: MailEnv) -> None:
+    """Run one mail worker per mailbox, but if two poll at the same moment nothing is doubled: identical
+    bytes are one ledger entry and the outbox's unique key lets one acknowledgement through."""
+    mail_env = any_db_mail_env
+    mail_env.deliver(message(xml("RE-TWICE.xml", make_ubl_invoice(number="RE-TWICE"))))
+    barrier = threading.Barrier(2)
+    reports: list[Any] = []
+
+    def meet(key: str) -> None:
+        barrier.wait(30)  # both have taken the invoice in before either records or flags the message
+
+    def work() -> None:
+        reports.append(Poller(mail_env.box, after_intake=meet).poll())
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(reports) == 2 and all(r.error is None for r in reports), reports
+    assert invoice_count() == 1
+    assert mail_env.unprocessed() == []
+    [item] = connectors.items("mail:rechnungen")
+    assert item.state == "done"
+    jobs.poll_all()
+    assert len(mail_env.sink.wait(1)) == 1
+    time.sleep(1)
+    assert len(mail_env.sink.messages) == 1  # not a second one later
 
 
 def test_same_invoice_by_upload_and_by_mail_is_one_ledger_entry(mail_env: MailEnv) -> None:
