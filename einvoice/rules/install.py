@@ -238,11 +238,12 @@ def fetch_sources(
         if len(pinned) > 1:
             raise RulePackError(f"manifest pins {url} with different sha256 values")
         pins[url] = pinned.pop() if pinned else ""
-        if not pins[url] and not allow_unpinned:
+        content_pinned = all(s.content_sha256 for s in users)  # then the installed files are checked instead
+        if not pins[url] and not content_pinned and not allow_unpinned:
             raise RulePackError(
                 f"refusing to download {url} (rule packs {', '.join(s.name for s in users)}): "
-                "the manifest pins no sha256 for it. Pin the archive's sha256 in "
-                f"{manifest.path}, install from a local folder with --from PATH, "
+                "the manifest pins neither its sha256 nor the content of its packs. Pin the archive's "
+                f"sha256 in {manifest.path}, install from a local folder with --from PATH, "
                 "or pass --allow-unpinned to download anyway and see the hash to pin."
             )
 
@@ -257,7 +258,8 @@ def fetch_sources(
         if pins[url] and actual != pins[url]:
             raise RulePackError(f"sha256 mismatch for {url}: got {actual}, manifest pins {pins[url]}")
         if not pins[url]:
-            progress("", f"UNPINNED download {url} has sha256 {actual} (pin it in {manifest.path.name})")
+            progress("", f"UNPINNED download {url} has sha256 {actual} (pin it in {manifest.path.name}); "
+                         "the installed files are checked against the manifest's content_sha256")
             log.warning("unpinned download %s has sha256 %s", url, actual)
         extracted = work / f"download-{index}"
         wanted = [p for spec in users for p in spec.archive_paths]
@@ -370,6 +372,12 @@ def install(
             )
             if spec.url in seen and result.origin == "source":
                 pack.source = f"{spec.url} (sha256 {seen[spec.url]})"
+                if not spec.sha256 and pack.verified != "verified" and not allow_unpinned:
+                    raise RulePackError(
+                        f"rule pack {spec.name!r}: the files downloaded from {spec.url} have content hash {sha}, "
+                        f"but the manifest pins {spec.content_sha256} — refusing to install rules that "
+                        "differ from the known-good upstream content (nothing was replaced)"
+                    )
             built.append(pack)
             progress(spec.name, f"built ({pack.verified})")
 

@@ -147,6 +147,26 @@ def test_unpinned_download_is_refused(tmp_path: Path) -> None:
     assert not (rules / PACKS_JSON).exists() and not (rules / "demo").exists()
 
 
+def test_download_pinned_by_content_installs_when_the_files_match(tmp_path: Path) -> None:
+    """GitHub's archives of a commit are pinned by the content of the installed files, not the zip bytes."""
+    url, sha = _github_style_zip(tmp_path)
+    manifest = load_manifest(_manifest(tmp_path, url=url, content=_known_good(tmp_path)))
+    messages: list[str] = []
+    (pack,) = install(None, tmp_path / "rules", packs=["demo"], manifest=manifest,
+                      progress=lambda name, msg: messages.append(msg))
+    assert pack.verified == "verified" and pack.source == f"{url} (sha256 {sha})"
+    assert any(sha in m and "content_sha256" in m for m in messages)
+
+
+def test_download_pinned_by_content_is_refused_when_the_files_differ(tmp_path: Path) -> None:
+    url, _ = _github_style_zip(tmp_path, xsl=XSL.replace(b"<ok/>", b"<changed/>"))
+    manifest = load_manifest(_manifest(tmp_path, url=url, content=_known_good(tmp_path)))
+    rules = tmp_path / "rules"
+    with pytest.raises(RulePackError, match="differ from the known-good upstream content"):
+        install(None, rules, packs=["demo"], manifest=manifest)
+    assert not (rules / PACKS_JSON).exists() and not (rules / "demo").exists()
+
+
 def test_unpinned_download_allowed_shows_hash(tmp_path: Path) -> None:
     url, sha = _github_style_zip(tmp_path)
     manifest = load_manifest(_manifest(tmp_path, url=url, content=_known_good(tmp_path)))
