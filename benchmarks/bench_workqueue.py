@@ -647,8 +647,8 @@ def make_cases(pools: Pools, clock: Any, factory: Any, *, admin_search: bool = T
     from einvoice.workflow import queries, views
     from einvoice.workflow.queries import TaskFilter
 
-    def tasks(filt: TaskFilter, who: Callable[[random.Random], Any], *, page: int = 1, view: bool = False
-              ) -> Callable[[random.Random], Call]:
+    def tasks(filt: TaskFilter, who: Callable[[random.Random], Any], *, page: int = 1, view: bool = False,
+              sort: str = "deadline", descending: bool = False) -> Callable[[random.Random], Call]:
         def prepare(rng: random.Random) -> Call:
             user_id = who(rng).id
             cursor = None
@@ -662,7 +662,8 @@ def make_cases(pools: Pools, clock: Any, factory: Any, *, admin_search: bool = T
             def call(uow: Any) -> int:
                 if page > 1 and cursor is None:
                     return 0
-                items, _ = queries.list_tasks(uow, user_id, filt, cursor=cursor, clock=clock)
+                items, _ = queries.list_tasks(uow, user_id, filt, cursor=cursor, clock=clock, sort=sort,
+                                              descending=descending)
                 if view:
                     views.task_page_items(uow, items, pools.today)
                 return len(items)
@@ -729,7 +730,10 @@ def make_cases(pools: Pools, clock: Any, factory: Any, *, admin_search: bool = T
         Case("b", "workqueue: mine", tasks(TaskFilter(mine=True), staff)),
         Case("c", "workqueue: clerk, overdue", tasks(TaskFilter(overdue=True), staff)),
         Case("d", "workqueue: clerk, Skonto within 7 days", tasks(TaskFilter(skonto_within_days=7), staff)),
+        Case("as", "workqueue: clerk, sorted by amount desc (web page)",
+             tasks(TaskFilter(), staff, sort="amount", descending=True)),
         Case("e", "workqueue: admin, all, page 1", tasks(TaskFilter(), admin)),
+        Case("es", "workqueue: admin, all, sorted by seller (web page)", tasks(TaskFilter(), admin, sort="seller")),
         Case("e2", "workqueue: admin, all, page 2 (cursor)", tasks(TaskFilter(), admin, page=2)),
         Case("e20", "workqueue: admin, all, page 20 (cursor)", tasks(TaskFilter(), admin, page=20)),
         Case("ec", "workqueue: admin, overdue", tasks(TaskFilter(overdue=True), admin)),

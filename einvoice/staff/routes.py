@@ -48,14 +48,6 @@ register_nav("staff.nav_clearing", "/staff/clearing", roles=("admin",), order=40
 MAX_TASKS = 200
 PAGE_SIZE = 50
 CODING_FIELDS = ("account", "cost_center", "budget_line", "tax_key", "amount", "text")
-SORTS: dict[str, Callable[[Any], Any]] = {
-    "deadline": lambda task: (task.deadline, task.id),
-    "due_date": lambda task: (task.due_date, task.id),
-    "amount": lambda task: (Decimal(task.invoice.gross_amount) if task.invoice and task.invoice.gross_amount
-                            else Decimal(0), task.id),
-    "seller": lambda task: ((task.invoice.seller_name or "").lower() if task.invoice else "", task.id),
-    "stage": lambda task: (task.title.lower(), task.id),
-}
 T = TypeVar("T")
 
 
@@ -112,14 +104,15 @@ def tasks_page(request: Request, principal: Staff, mine: str = "", my_units: str
     days = int(skonto_days) if skonto_days.isdigit() and int(skonto_days) <= 365 else None
     filt = queries.TaskFilter(mine=_flag(mine), my_units=_flag(my_units), overdue=_flag(overdue),
                               skonto_within_days=days, kind=kind if kind in ("approval", "clearing") else None)
-    sort = sort if sort in SORTS else "deadline"
+    sort = sort if sort in queries.TASK_SORTS else "deadline"
     with UnitOfWork() as uow:
         try:
-            tasks, more = queries.list_tasks(uow, principal.user_id, filt, limit=MAX_TASKS)
+            tasks, _ = queries.list_tasks(uow, principal.user_id, filt, limit=MAX_TASKS + 1, sort=sort,
+                                          descending=order == "desc")
         except WorkflowError as exc:
             raise PageError(exc.status_code, "errors.workflow", detail=exc.message) from None
-        items = views.task_page_items(uow, tasks, _today())
-    items.sort(key=SORTS[sort], reverse=order == "desc")
+        more = len(tasks) > MAX_TASKS
+        items = views.task_page_items(uow, tasks[:MAX_TASKS], _today())
     return render(request, "staff/tasks.html", items=items, more=bool(more), sort=sort, order=order,
                   query={"mine": _flag(mine), "my_units": _flag(my_units), "overdue": _flag(overdue),
                          "skonto_days": skonto_days if days is not None else "", "kind": kind})

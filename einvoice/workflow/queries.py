@@ -8,8 +8,9 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from einvoice.accounts.models import Role
@@ -46,10 +47,34 @@ def _decode_cursor(cursor: str) -> tuple[date, str]:
         raise Invalid(f"invalid cursor: {cursor!r}") from exc
 
 
+TASK_SORTS = ("deadline", "due_date", "amount", "seller", "stage")
+
+
+def _sort_keys(sort: str) -> list[Any]:
+    """The ORDER BY of a workqueue sort; ties broken by deadline, then id (a stable order)."""
+    keys: dict[str, list[Any]] = {
+        "deadline": [],
+        "due_date": [WorkflowTask.due_date],
+        "amount": [func.coalesce(Invoice.gross_amount, 0)],
+        "seller": [func.lower(func.coalesce(Invoice.seller_name, ""))],
+        "stage": [func.lower(WorkflowTask.stage_title)],
+    }
+    if sort not in keys:
+        raise Invalid(f"unknown sort {sort!r}: use one of {', '.join(TASK_SORTS)}")
+    return [*keys[sort], WorkflowTask.deadline, WorkflowTask.id]
+
+
 def list_tasks(uow: UnitOfWork, user_id: str, filt: TaskFilter, *, cursor: str | None = None, limit: int = 50,
-               clock: Clock | None = None) -> tuple[list[WorkflowTask], str | None]:
+               clock: Clock | None = None, sort: str = "deadline",
+               descending: bool = False) -> tuple[list[WorkflowTask], str | None]:
     """The caller's workqueue, nearest deadline first: what they hold, what waits in their unit (and in the
-    units of those they substitute today), what was escalated to them; admins see everything."""
+    units of those they substitute today), what was escalated to them; admins see everything.
+
+    Another ``sort`` (or ``descending``) orders the whole queue in the database and gives the first page
+    only: cursors continue the deadline order."""
+    if cursor and (sort != "deadline" or descending):
+        raise Invalid("a cursor continues the deadline order; sort by another column without a cursor")
+    order = _sort_keys(sort)
     session = uow.session
     user = active_user(session, user_id)
     today = clock_mod.today(clock or clock_mod.current())
@@ -86,9 +111,14 @@ def list_tasks(uow: UnitOfWork, user_id: str, filt: TaskFilter, *, cursor: str |
         day, last_id = _decode_cursor(cursor)
         conditions.append(or_(WorkflowTask.deadline > day,
                               and_(WorkflowTask.deadline == day, WorkflowTask.id > last_id)))
-    rows = list(session.scalars(select(WorkflowTask).where(*conditions)
-                                .order_by(WorkflowTask.deadline, WorkflowTask.id).limit(limit + 1)))
+    query = select(WorkflowTask).where(*conditions)
+    if sort in ("amount", "seller"):
+        query = query.join(Invoice, Invoice.id == WorkflowTask.invoice_id)
+    rows = list(session.scalars(query.order_by(*(key.desc() if descending else key for key in order))
+                                .limit(limit + 1)))
     page = rows[:limit]
+    if sort != "deadline" or descending:
+        return page, None  # no cursor for other orders: ask for one more than you show to know of more
     return page, (_encode_cursor(page[-1]) if len(rows) > limit and page else None)
 
 

@@ -391,6 +391,34 @@ def test_the_journal_stays_intact_through_a_whole_run(desk: Desk) -> None:
     assert report.ok, report.problems
 
 
+def test_the_workqueue_is_sorted_in_the_database_over_the_whole_queue(desk: Desk) -> None:
+    """The first page of another order holds the top of the whole queue, not a re-sorted deadline page."""
+    amounts = {}
+    for lines, number in ((1, "S-1"), (7, "S-7"), (3, "S-3"), (5, "S-5")):
+        invoice_id = desk.submit(number, lines=lines, issue_date=date(2026, 3, lines))
+        with db.UnitOfWork() as uow:
+            amounts[invoice_id] = uow.session.get_one(Invoice, invoice_id).gross_amount
+    assert len(set(amounts.values())) == 4
+
+    def first_two(**order: Any) -> list[str]:
+        with db.UnitOfWork() as uow:
+            tasks, cursor = queries.list_tasks(uow, desk.ids["carl"], queries.TaskFilter(), limit=2, **order)
+            assert cursor is None or order == {}
+            return [t.invoice_id for t in tasks]
+
+    by_amount = sorted(amounts, key=lambda i: amounts[i])
+    assert first_two(sort="amount", descending=True) == by_amount[::-1][:2]
+    assert first_two(sort="amount") == by_amount[:2]
+    with db.UnitOfWork() as uow:
+        deadlines = {t.invoice_id: (t.deadline, t.id) for t in queries.list_tasks(
+            uow, desk.ids["carl"], queries.TaskFilter(), limit=10)[0]}
+    assert first_two(sort="deadline", descending=True) == sorted(deadlines, key=deadlines.get, reverse=True)[:2]
+    with pytest.raises(errors.Invalid, match="unknown sort"):
+        first_two(sort="drop table")
+    with db.UnitOfWork() as uow, pytest.raises(errors.Invalid, match="cursor"):
+        queries.list_tasks(uow, desk.ids["carl"], queries.TaskFilter(), cursor="x", sort="amount")
+
+
 @pytest.mark.parametrize("tamper", ["approver", "valid", "coding", "status", "deleted decision", "deleted workflow"])
 def test_verify_names_a_workflow_changed_outside_the_ledger(desk: Desk, tamper: str) -> None:
     """Who certified what is evidence (GoBD): a changed, revived or deleted approval is found."""
