@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -59,9 +60,19 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+@cache
+def _decoy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
 def authenticate_password(uow: UnitOfWork, name: str, password: str) -> User | None:
+    """The active user with this name and password. An unknown name costs the same hashing time as a
+    known one, so the answer's timing does not tell which names exist."""
     user = uow.session.scalar(select(User).where(User.name == name))
-    if user is None or not user.active or not verify_password(user.password_hash, password):
+    if user is None or not user.password_hash:
+        verify_password(_decoy_hash(), password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.active:
         return None
     return user
 

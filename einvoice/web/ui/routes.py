@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from einvoice.accounts import throttle
 from einvoice.accounts.models import User
 from einvoice.accounts.service import AccountError, authenticate_password, hash_password, verify_password
 from einvoice.db import UnitOfWork
@@ -15,7 +16,6 @@ from einvoice.web.ui import sessions
 from einvoice.web.ui.auth import LoginRequired, PageError, current_principal, require_page_user
 from einvoice.web.ui.pages import Form, field, page_router, redirect, safe_next
 from einvoice.web.ui.templating import render
-from einvoice.web.ui.throttle import LOGINS
 
 router = page_router()
 
@@ -45,18 +45,20 @@ def login_page(request: Request, next: str = "") -> Response:
 def login(request: Request, form: Form) -> Response:
     name, password = field(form, "name", 200), field(form, "password", 1000)
     target = field(form, "next", 2000)
-    if LOGINS.blocked(name):
-        return render(request, "login.html", status_code=429, next=safe_next(target, ""), error="login.locked",
-                      name=name)
     with UnitOfWork() as uow:
+        if throttle.login_blocked(uow.session, name):
+            return render(request, "login.html", status_code=429, next=safe_next(target, ""),
+                          error="login.locked", name=name)
         user = authenticate_password(uow, name, password) if name and password else None
         if user is not None and user.role == "connector":
             user = None  # connectors hand documents over by token; they have no pages
         if user is None:
-            LOGINS.failed(name)
+            throttle.record_failed_login(uow.session, name)
+            uow.commit()
             return render(request, "login.html", status_code=401, next=safe_next(target, ""),
                           error="login.failed", name=name)
-        LOGINS.succeeded(name)
+        throttle.clear_failed_logins(uow.session, name)
+        uow.commit()
         sessions.log_in(request, user.id, user.password_hash)
         return redirect(safe_next(target, home_of(user.role)))
 
