@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # (Skonto reminders, escalation of overdue tasks) by the scheduled job, in seconds.
     workflows_dir: Path = PROJECT_ROOT / "workflows"
     workflow_deadline_interval: float = 300.0
+    # Export outbox: how often due webhooks and automatic file batches are delivered, in seconds.
+    export_interval: float = 10.0
     # E-mail (rejection notices to suppliers, reminders, escalations): smtp://host:port,
     # smtp+starttls://user:password@host:587 or smtps://user:password@host:465; unset = no e-mail.
     smtp_url: str | None = None

@@ -108,10 +108,8 @@ class Scheduler:
             delay = self.interval
 
 
-def run_worker(job: PeriodicJob, *, threads: int = 1, interval: float | None = None) -> None:
-    """With Redis: schedule ``job`` and consume its queue until SIGTERM/SIGINT (``<domain> worker``)."""
-    from einvoice.intake import broker
-
+def _until_signalled() -> threading.Event:
+    """An event set by SIGTERM/SIGINT (for the long-running commands); logging to stderr on."""
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
 
@@ -120,6 +118,31 @@ def run_worker(job: PeriodicJob, *, threads: int = 1, interval: float | None = N
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def run_in_process(job: PeriodicJob, *, interval: float | None = None) -> None:
+    """Run ``job`` now and then every ``interval`` seconds in this process until SIGTERM/SIGINT
+    (e.g. ``einvoice export drain --loop``: no broker needed)."""
+    stop = _until_signalled()
+    scheduler = Scheduler(job, interval=interval, in_process=True)
+    try:
+        job.run()
+    except Exception:  # e.g. the database is still starting: the schedule tries again
+        log.warning("%s failed; retrying in %.0f s", job.name, scheduler.interval, exc_info=True)
+    scheduler.start()
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        scheduler.stop()
+
+
+def run_worker(job: PeriodicJob, *, threads: int = 1, interval: float | None = None) -> None:
+    """With Redis: schedule ``job`` and consume its queue until SIGTERM/SIGINT (``<domain> worker``)."""
+    from einvoice.intake import broker
+
+    stop = _until_signalled()
     jobs = broker.configure()
     job.actor(jobs)
     broker.boot(jobs)

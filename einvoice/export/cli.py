@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -136,18 +135,19 @@ def run(
 
 @app.command("drain")
 def drain(
-    loop: Annotated[bool, typer.Option("--loop", help="Keep draining every --interval seconds.")] = False,
-    interval: Annotated[float, typer.Option("--interval", help="Seconds between passes.")] = 10.0,
+    loop: Annotated[bool, typer.Option("--loop", help="Keep draining every --interval seconds until stopped.")] = False,
+    interval: Annotated[float | None, typer.Option(
+        "--interval", help="Seconds between passes (default EINVOICE_EXPORT_INTERVAL).")] = None,
 ) -> None:
     """Deliver due webhooks and automatic file batches (once, or forever next to `einvoice worker`)."""
-    from einvoice.export.drainer import drain_once
+    from einvoice.export.drainer import EXPORT_DRAIN
+    from einvoice.scheduling import run_in_process
 
     create_schema()
-    while True:
-        drain_once()
-        if not loop:
-            return
-        time.sleep(interval)
+    if not loop:
+        EXPORT_DRAIN.run()
+        return
+    run_in_process(EXPORT_DRAIN, interval=interval)
 
 
 @app.command("list")

@@ -12,7 +12,6 @@ import threading
 
 import dramatiq
 
-from einvoice.export.drainer import ExportDrainer
 from einvoice.intake import actors, service
 from einvoice.intake.broker import QUEUE, boot, get_broker, is_embedded
 from einvoice.intake.sweeper import DEFAULT_INTERVAL, DEFAULT_STALE_AFTER, Sweeper
@@ -35,8 +34,7 @@ class EmbeddedWorker:
         self.periodic_jobs = periodic_jobs  # tests that run the jobs themselves turn the schedules off
         self.sweeper = Sweeper(interval=sweep_interval, stale_after=stale_after)
         self._worker: dramatiq.Worker | None = None
-        self._exports: ExportDrainer | None = None
-        self._schedulers: list[Scheduler] = []  # periodic jobs: deadlines, mail polling, Peppol spool
+        self._schedulers: list[Scheduler] = []  # periodic jobs: exports, deadlines, mail polling, Peppol spool
 
     def start(self) -> EmbeddedWorker:
         actors.actor(self.broker)
@@ -48,7 +46,6 @@ class EmbeddedWorker:
                                        worker_timeout=200)
         self._worker.start()
         self.sweeper.start()
-        self._exports = ExportDrainer().start()  # export outbox: webhooks and automatic batches
         self._schedulers = [scheduler.start() for scheduler in _periodic_jobs()] if self.periodic_jobs else []
         log.info("embedded worker started with %d thread(s)", self.threads)
         return self
@@ -58,9 +55,6 @@ class EmbeddedWorker:
         for scheduler in self._schedulers:
             scheduler.stop()
         self._schedulers = []
-        if self._exports is not None:
-            self._exports.stop()
-            self._exports = None
         if self._worker is not None:
             self._worker.stop(timeout=timeout_ms)
             self._worker = None
@@ -73,9 +67,11 @@ class EmbeddedWorker:
 
 
 def _periodic_jobs() -> list[Scheduler]:
-    """Skonto reminders and escalations, mail polling (idle without a mailbox), Peppol spool."""
+    """The export outbox (webhooks, automatic batches), Skonto reminders and escalations, mail polling
+    (idle without a mailbox), Peppol spool."""
+    from einvoice.export.drainer import EXPORT_DRAIN
     from einvoice.mail.jobs import MAIL_POLL
     from einvoice.peppol.operations import PEPPOL_TICK
     from einvoice.workflow.actors import DEADLINES
 
-    return [Scheduler(job, in_process=True) for job in (DEADLINES, MAIL_POLL, PEPPOL_TICK)]
+    return [Scheduler(job, in_process=True) for job in (EXPORT_DRAIN, DEADLINES, MAIL_POLL, PEPPOL_TICK)]
