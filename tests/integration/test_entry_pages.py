@@ -173,6 +173,26 @@ def test_supplier_types_saves_reuses_downloads_and_submits(app_client: TestClien
     assert 'id="f-number" name="number" type="text" value=""' in copy_page.text
 
 
+def test_two_hundred_lines_with_item_numbers_fit_in_one_form(app_client: TestClient) -> None:
+    """The form's limit is the model's (200 lines), not the form parser's field cap."""
+    from einvoice.entry.form import MAX_LINES
+
+    token = login(app_client, "sam")
+    data = example_form_data()
+    template = data["lines"][0]
+    data["lines"] = [{**template, "name": f"Position {n}", "item_id": f"ART-{n:04d}"} for n in range(1, MAX_LINES + 1)]
+    download = post(app_client, token, data, "download")
+    assert download.status_code == 200, download.text[:2000]
+    ubl = {"cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+           "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"}
+    document = etree.fromstring(download.content)
+    ids = document.xpath("//cac:InvoiceLine/cac:Item/cac:SellersItemIdentification/cbc:ID/text()", namespaces=ubl)
+    assert ids == [f"ART-{n:04d}" for n in range(1, MAX_LINES + 1)]
+    data["lines"].append({**template, "name": "one too many"})
+    refused = post(app_client, token, data, "calculate")
+    assert refused.status_code == 422
+
+
 def test_drafts_are_private_and_forms_need_the_csrf_token(app_client: TestClient) -> None:
     token = login(app_client, "sam")
     saved = post(app_client, token, example_form_data(), "save")

@@ -17,7 +17,7 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 MAX_FILES = 50
-MAX_FIELDS = 500
+MAX_FIELDS = 2000  # the entry form with its 200 lines of 7 fields each, plus header, allowances, Skonto
 
 
 async def page_guard(request: Request) -> None:
