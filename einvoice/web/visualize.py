@@ -74,3 +74,33 @@ def _transform(stylesheet: Path, node: Any, **params: str) -> str:
     if result is None:
         raise VisualisationError(f"the visualisation produced nothing in {stylesheet.name}")
     return str(result)
+
+
+def without_scripts(html: str) -> str:
+    """The viewer as one script-free document: every tab panel shown one below the other under a heading
+    with its tab's label, the (script-driven) tab bar and the scripts removed.
+
+    The staff and portal pages frame the view in a sandbox without scripts, where KoSIT's tabs would
+    leave only the first panel reachable; this keeps all of it readable, searchable and printable.
+    """
+    from lxml import html as lxml_html
+
+    root = lxml_html.document_fromstring(html)
+    labels = {}
+    for tab in root.xpath("//*[@role='tab'][@aria-controls]"):
+        labels[tab.get("aria-controls")] = " ".join(tab.text_content().split())
+    for node in root.xpath("//script | //form[.//*[@role='tablist']]"):
+        node.drop_tree()
+    for panel in root.xpath("//div[@role='tabpanel'][@id]"):
+        heading = lxml_html.Element("h2", {"class": "panel-title"})
+        heading.text = labels.get(panel.get("id"), panel.get("id"))
+        panel.addprevious(heading)
+        for name in ("role", "aria-labelledby", "tabindex"):
+            panel.attrib.pop(name, None)
+        panel.set("class", "divShow")
+    style = lxml_html.Element("style")
+    style.text = "h2.panel-title{font-size:1.25rem;margin:1.5rem 0 .5rem}"
+    head = root.find("head")
+    if head is not None:
+        head.append(style)
+    return "<!DOCTYPE html>\n" + lxml_html.tostring(root, encoding="unicode", method="html")

@@ -82,6 +82,9 @@ def test_workqueue_invoice_page_and_decisions(page: Any, live_server: LiveServer
     frame = page.frame_locator("iframe.visualisation")
     frame.get_by_text("RE-2026-00815").first.wait_for(timeout=60_000)  # KoSIT's view, scripts off
     assert frame.get_by_text("Hanse Bürobedarf GmbH").first.is_visible()
+    for panel in ("Übersicht", "Details", "Zusätze", "Anlagen", "Laufzettel"):  # every tab's panel, no script
+        assert frame.get_by_role("heading", name=panel, exact=True).is_visible()
+    assert frame.locator("#details").is_visible() and frame.locator("script").count() == 0
     audit(page)
     screenshot(page, "staff-invoice")
     page.get_by_role("button", name="Aufgabe übernehmen").click()

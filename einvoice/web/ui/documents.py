@@ -115,12 +115,13 @@ def report_response(invoice: Invoice, lang: str) -> Response:
 
 
 def visualisation_response(invoice: Invoice, lang: str) -> Response:
-    """KoSIT's visualisation, shown inside a sandboxed frame (scripts off, own origin denied)."""
+    """KoSIT's visualisation with all its panels, shown inside a sandboxed frame (no scripts)."""
     from einvoice.intake.service import blobs, validator
     from einvoice.web import visualize
 
     try:
-        html = visualize.render_invoice_html(validator().store, blobs().get(invoice.sha256), invoice.filename, lang)
+        html = visualize.without_scripts(
+            visualize.render_invoice_html(validator().store, blobs().get(invoice.sha256), invoice.filename, lang))
     except visualize.VisualisationError as exc:
         return Response(content=f"<p>{_escape(str(exc))}</p>", media_type="text/html; charset=utf-8",
                         status_code=422, headers={"Content-Security-Policy": DOCUMENT_CSP,
