@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pytest
 
 HOST = "127.0.0.1"
 
@@ -197,6 +200,54 @@ def service_env(rules_dir: Path, data_dir: Path, **settings: str) -> dict[str, s
         env.pop(name, None)
     env.update({f"EINVOICE_{name.upper()}": value for name, value in settings.items()})
     return env
+
+
+SERVICE_VARIABLES = (*CLEARED_SETTINGS, "EINVOICE_SMTP_FROM", "EINVOICE_MAIL_CA_FILE",
+                     "EINVOICE_MAIL_MAX_MESSAGE_BYTES", "EINVOICE_MAIL_MAX_ATTACHMENTS",
+                     "EINVOICE_MAIL_PROCESSED_FOLDER", "EINVOICE_PEPPOL_OUTBOUND_DIR",
+                     "EINVOICE_PEPPOL_OUTBOUND_URL")
+
+
+def _forget_process_state() -> None:
+    from einvoice import db
+    from einvoice.config import get_settings
+    from einvoice.intake import broker
+    from einvoice.intake import service as intake
+
+    broker.reset()
+    intake.reset()
+    db.reset()
+    get_settings.cache_clear()
+
+
+@contextmanager
+def fresh_process_state(monkeypatch: pytest.MonkeyPatch, data_dir: Path, *, validator: Any | None = None,
+                        **env: str) -> Iterator[Path]:
+    """This process's settings pointed at an embedded installation in ``data_dir``, migrated to the head.
+
+    Settings, engines, broker, blob store and validator are cached per process, so a test that changes
+    the environment must drop them on the way in and out, or it sees (or leaves) another test's database.
+    Every ``SERVICE_VARIABLES`` entry is unset first; ``env`` then sets variables by their full names
+    (``EINVOICE_DATABASE_URL=url``); ``validator`` is installed instead of one built from the rules.
+    ``monkeypatch`` restores the environment itself.
+    """
+    from einvoice import db
+    from einvoice.intake import service as intake
+
+    for name in SERVICE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("EINVOICE_DATA_DIR", str(data_dir))
+    for name, value in env.items():
+        if not name.startswith("EINVOICE_"):
+            raise ValueError(f"{name}: pass settings by their full variable name (EINVOICE_…)")
+        monkeypatch.setenv(name, value)
+    try:
+        _forget_process_state()
+        intake.install_validator(validator)
+        db.create_schema()
+        yield data_dir
+    finally:
+        _forget_process_state()
 
 
 @contextmanager

@@ -135,6 +135,8 @@ async def get_invoice(invoice_id: str, principal: CurrentPrincipal) -> InvoiceDe
 
 
 @router.get("/invoices", response_model=InvoicePage, summary="Search the ledger (newest first)",
+            description="Latest received first; with an issue-date range latest issued first. A cursor "
+                        "continues the search it came from (the same filters).",
             responses={**AUTH_ERRORS, 400: {"model": ErrorBody, "description": "Bad cursor."}})
 async def list_invoices(
     principal: CurrentPrincipal,

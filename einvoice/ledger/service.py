@@ -402,7 +402,13 @@ def _like(text: str) -> str:
 
 def search(uow: UnitOfWork, filt: InvoiceFilter, visibility: Visibility, *, cursor: str | None = None,
            limit: int = 50) -> tuple[list[Invoice], str | None]:
-    """Visible invoices matching ``filt``, newest first; the cursor continues after the last one."""
+    """Visible invoices matching ``filt``, newest first; the cursor continues after the last one.
+
+    Newest means latest received — or, when an issue-date range is asked for, latest issued (then
+    received): the order a person searching by issue date expects, and the one the ``issue_date``
+    index delivers (newest-received first made PostgreSQL walk the whole received-at index
+    backwards past every invoice outside the range: 0.3–0.7 s at 1M invoices).
+    """
     limit = max(1, min(limit, 500))
     conditions: list[ColumnElement[bool]] = [_visible(visibility)]
     if filt.status:
@@ -421,29 +427,51 @@ def search(uow: UnitOfWork, filt: InvoiceFilter, visibility: Visibility, *, curs
         conditions.append(Invoice.issue_date >= filt.issued_from)
     if filt.issued_to:
         conditions.append(Invoice.issue_date <= filt.issued_to)
+    by_issue_date = filt.issued_from is not None or filt.issued_to is not None
     if cursor:
-        at, last_id = decode_cursor(cursor)
-        conditions.append(or_(Invoice.received_at < at,
-                              and_(Invoice.received_at == at, Invoice.id < last_id)))
-    rows = list(uow.session.execute(
-        select(Invoice).where(*conditions)
-        .order_by(Invoice.received_at.desc(), Invoice.id.desc()).limit(limit + 1)).scalars())
+        position = decode_cursor(cursor)
+        if (position.issue_date is not None) != by_issue_date:
+            raise LedgerError("this cursor belongs to a search with other filters")
+        after_received = or_(Invoice.received_at < position.received_at,
+                             and_(Invoice.received_at == position.received_at, Invoice.id < position.id))
+        conditions.append(after_received if position.issue_date is None else or_(
+            Invoice.issue_date < position.issue_date, and_(Invoice.issue_date == position.issue_date, after_received)))
+    order: list[ColumnElement[Any]] = [Invoice.received_at.desc(), Invoice.id.desc()]
+    if by_issue_date:
+        order.insert(0, Invoice.issue_date.desc())
+    rows = list(uow.session.execute(select(Invoice).where(*conditions).order_by(*order).limit(limit + 1)).scalars())
     page = rows[:limit]
     more = len(rows) > limit
-    return page, (encode_cursor(page[-1]) if more and page else None)
+    return page, (encode_cursor(page[-1], by_issue_date=by_issue_date) if more and page else None)
 
 
-def encode_cursor(invoice: Invoice) -> str:
-    raw = json.dumps([_utc(invoice.received_at).isoformat(), invoice.id], separators=(",", ":"))
+@dataclass(frozen=True)
+class Position:
+    """Where a search page ended: (issue date when ordered by it,) received time, id."""
+
+    issue_date: date | None
+    received_at: datetime
+    id: str
+
+
+def encode_cursor(invoice: Invoice, *, by_issue_date: bool = False) -> str:
+    key: list[str] = [_utc(invoice.received_at).isoformat(), invoice.id]
+    if by_issue_date and invoice.issue_date is not None:
+        key.insert(0, invoice.issue_date.isoformat())
+    raw = json.dumps(key, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The (received_at, id) a page ended with; ``LedgerError`` for anything else."""
+def decode_cursor(cursor: str) -> Position:
+    """Where the previous page ended; ``LedgerError`` for anything else."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at_text, invoice_id = json.loads(raw)
-        return _utc(datetime.fromisoformat(at_text)), str(invoice_id)
+        key = json.loads(raw)
+        if not isinstance(key, list) or len(key) not in (2, 3):
+            raise ValueError("not a cursor")
+        issue_date = date.fromisoformat(key[0]) if len(key) == 3 else None
+        at_text, invoice_id = key[-2:]
+        return Position(issue_date, _utc(datetime.fromisoformat(at_text)), str(invoice_id))
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
         raise LedgerError(f"invalid cursor: {cursor!r}") from exc
 

@@ -26,9 +26,6 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from einvoice import db
 from einvoice.accounts import service as accounts
-from einvoice.config import get_settings
-from einvoice.intake import broker
-from einvoice.intake import service as intake
 from einvoice.invoice.leitweg import make_leitweg_id
 from einvoice.rules.store import RulePackError
 from einvoice.samples import (
@@ -42,6 +39,7 @@ from einvoice.samples import (
 from einvoice.validation.engine import Validator
 from einvoice.web.app import create_app
 from tests.conftest import STANDARDS
+from tests.services import fresh_process_state
 
 with warnings.catch_warnings():  # starlette asks for httpx2; httpx works the same here
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -94,32 +92,19 @@ class Service:
 @contextmanager
 def running_service(data_dir: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
     """A fresh ledger in ``data_dir``, users of every role, and the app with its embedded worker."""
-    monkeypatch.setenv("EINVOICE_DATA_DIR", str(data_dir))
-    for name in ("EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    db.reset()
-    intake.reset()
-    broker.reset()
-    intake.install_validator(validator)
-    db.create_schema()
-    tokens = {}
-    with db.UnitOfWork() as uow:
-        accounts.create_unit(uow, "Bauamt", LEITWEG)
-        accounts.create_unit(uow, "Kämmerei", make_leitweg_id("05315000-KAEMMEREI"))
-        for name, role, unit in (("alice", "supplier", None), ("bob", "supplier", None), ("root", "admin", None),
-                                 ("carl", "clerk", "Bauamt"), ("kim", "clerk", "Kämmerei")):
-            accounts.create_user(uow, name, role, unit=unit)
-            tokens[name] = accounts.create_token(uow, name).token
-        uow.commit()
-    try:
+    with fresh_process_state(monkeypatch, data_dir, validator=validator):
+        tokens = {}
+        with db.UnitOfWork() as uow:
+            accounts.create_unit(uow, "Bauamt", LEITWEG)
+            accounts.create_unit(uow, "Kämmerei", make_leitweg_id("05315000-KAEMMEREI"))
+            for name, role, unit in (("alice", "supplier", None), ("bob", "supplier", None),
+                                     ("root", "admin", None), ("carl", "clerk", "Bauamt"),
+                                     ("kim", "clerk", "Kämmerei")):
+                accounts.create_user(uow, name, role, unit=unit)
+                tokens[name] = accounts.create_token(uow, name).token
+            uow.commit()
         with TestClient(create_app(embedded_worker=True), raise_server_exceptions=False) as client:
             yield Service(client, tokens)
-    finally:
-        broker.reset()
-        intake.reset()
-        db.reset()
-        get_settings.cache_clear()
 
 
 @pytest.fixture

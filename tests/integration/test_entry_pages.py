@@ -25,12 +25,12 @@ from einvoice.config import get_settings
 from einvoice.entry import service
 from einvoice.entry.examples import EXAMPLE_LEITWEG_ID, example_form_data
 from einvoice.entry.form import InvoiceForm, flatten_fields
-from einvoice.intake import broker
 from einvoice.intake import service as intake
 from einvoice.ledger.models import Invoice
 from einvoice.validation.engine import Validator
 from einvoice.validation.model import Finding, Level, StepKind, StepResult, ValidationResult
 from einvoice.web.app import create_app
+from tests.services import fresh_process_state
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -45,29 +45,15 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 @contextmanager
 def running_app(data_dir: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     """A migrated SQLite ledger in ``data_dir``, a unit, two suppliers and a clerk, and the app."""
-    monkeypatch.setenv("EINVOICE_DATA_DIR", str(data_dir))
-    for name in ("EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    db.reset()
-    intake.reset()
-    broker.reset()
-    intake.install_validator(validator)
-    db.upgrade()
-    with db.UnitOfWork() as uow:
-        accounts.create_unit(uow, "Beschaffung", EXAMPLE_LEITWEG_ID)
-        for name, role, unit in (("sam", "supplier", None), ("sue", "supplier", None),
-                                 ("carl", "clerk", "Beschaffung")):
-            accounts.create_user(uow, name, role, unit=unit, password=PASSWORD)
-        uow.commit()
-    try:
+    with fresh_process_state(monkeypatch, data_dir, validator=validator):
+        with db.UnitOfWork() as uow:
+            accounts.create_unit(uow, "Beschaffung", EXAMPLE_LEITWEG_ID)
+            for name, role, unit in (("sam", "supplier", None), ("sue", "supplier", None),
+                                     ("carl", "clerk", "Beschaffung")):
+                accounts.create_user(uow, name, role, unit=unit, password=PASSWORD)
+            uow.commit()
         with TestClient(create_app(embedded_worker=True), raise_server_exceptions=True) as client:
             yield client
-    finally:
-        broker.reset()
-        intake.reset()
-        db.reset()
-        get_settings.cache_clear()
 
 
 @pytest.fixture

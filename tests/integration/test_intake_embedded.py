@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,39 +17,24 @@ from einvoice.intake import actors, broker, service
 from einvoice.intake.embedded import EmbeddedWorker
 from einvoice.ledger.models import Invoice, JournalEntry
 from tests.conftest import ROOT, STANDARDS
+from tests.services import fresh_process_state
 
 pytestmark = pytest.mark.integration
 
 SUITE = sorted((STANDARDS / "xrechnung-testsuite" / "src" / "test").rglob("*.xml"))
 SAMPLES = ROOT / "samples"
-ENV = ("EINVOICE_DATA_DIR", "EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR")
 
 
 @pytest.fixture
-def embedded(tmp_path: Path, validator: Any) -> Iterator[EmbeddedWorker]:
+def embedded(tmp_path: Path, validator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedWorker]:
     """A fresh embedded installation in ``tmp_path`` sharing the session's compiled validator."""
-    saved = {name: os.environ.pop(name, None) for name in ENV}
-    os.environ["EINVOICE_DATA_DIR"] = str(tmp_path)
-    get_settings.cache_clear()
-    db.reset()
-    service.reset()
-    broker.reset()
-    db.create_schema()
-    broker.configure()
-    service.install_validator(validator)
-    running = EmbeddedWorker(threads=2, sweep_interval=0.2, stale_after=1.0, warm_up=False).start()
-    try:
-        yield running
-    finally:
-        running.stop()
-        broker.reset()
-        service.reset()
-        db.reset()
-        for name, value in saved.items():
-            os.environ.pop(name, None)
-            if value is not None:
-                os.environ[name] = value
-        get_settings.cache_clear()
+    with fresh_process_state(monkeypatch, tmp_path, validator=validator):
+        broker.configure()
+        running = EmbeddedWorker(threads=2, sweep_interval=0.2, stale_after=1.0, warm_up=False).start()
+        try:
+            yield running
+        finally:
+            running.stop()
 
 
 def submit_file(path: Path, sender: str = "tester") -> Any:

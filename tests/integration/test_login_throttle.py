@@ -14,9 +14,8 @@ import pytest
 
 from einvoice import db
 from einvoice.accounts import throttle
-from einvoice.config import get_settings
 from tests.integration.test_ledger_pipeline import postgres_url  # noqa: F401  (the throw-away server)
-from tests.services import create_database
+from tests.services import create_database, fresh_process_state
 
 pytestmark = pytest.mark.integration
 
@@ -25,17 +24,12 @@ T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("EINVOICE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("EINVOICE_DATABASE_URL", raising=False)
+    env = {}
     if request.param == "postgresql":
         port = int(request.getfixturevalue("postgres_url").rsplit(":", 1)[1])
-        monkeypatch.setenv("EINVOICE_DATABASE_URL", create_database(port, f"throttle_{uuid.uuid4().hex[:12]}"))
-    get_settings.cache_clear()
-    db.reset()
-    db.create_schema()
-    yield
-    db.reset()
-    get_settings.cache_clear()
+        env["EINVOICE_DATABASE_URL"] = create_database(port, f"throttle_{uuid.uuid4().hex[:12]}")
+    with fresh_process_state(monkeypatch, tmp_path / "data", **env):
+        yield
 
 
 def _fail(name: str, at: datetime) -> None:

@@ -42,17 +42,13 @@ from einvoice.samples import DEFAULT_LEITWEG_ID, make_cii_invoice, make_invalid_
 from tests.conftest import ROOT
 from tests.integration.dovecot import DOVECOT, Dovecot, server_folder, start_dovecot
 from tests.integration.test_ledger_pipeline import postgres_url  # noqa: F401  (the throw-away server)
-from tests.services import SmtpSink, create_database, smtp_sink
+from tests.services import SmtpSink, create_database, fresh_process_state, smtp_sink
 
 pytestmark = pytest.mark.integration
 
 SUPPLIER = "buchhaltung@lieferant.example"
 PASSWORD = "geheim-123"
 USERS = 20  # one fresh mailbox per test, created before the first login
-ENV = ("EINVOICE_DATA_DIR", "EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR",
-       "EINVOICE_SMTP_URL", "EINVOICE_SMTP_FROM", "EINVOICE_MAIL_IMAP_URL", "EINVOICE_MAIL_MAILBOXES",
-       "EINVOICE_MAIL_CA_FILE", "EINVOICE_MAIL_MAX_MESSAGE_BYTES", "EINVOICE_MAIL_PROCESSED_FOLDER",
-       "EINVOICE_MAIL_MAX_ATTACHMENTS")
 
 
 @pytest.fixture(scope="module")
@@ -100,39 +96,25 @@ _users = iter(range(1, USERS + 1))
 
 
 def _mail_env(tmp_path: Path, validator: Any, server: Dovecot, **env: str) -> Iterator[MailEnv]:
-    saved = {name: os.environ.pop(name, None) for name in ENV}
     user, password = f"rechnungen{next(_users)}", PASSWORD
-    with smtp_sink() as sink:
-        os.environ.update({
-            "EINVOICE_DATA_DIR": str(tmp_path),
+    # a MonkeyPatch of its own: some tests call this directly (``for env in _mail_env(...)``)
+    with pytest.MonkeyPatch.context() as monkeypatch, smtp_sink() as sink:
+        settings = {
             "EINVOICE_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
             "EINVOICE_SMTP_FROM": "rechnungseingang@stadt.example",
             "EINVOICE_MAIL_IMAP_URL": f"imap://{user}:{password}@127.0.0.1:{server.imap_port}/INBOX"
                                       "?starttls=1&name=rechnungen",
             "EINVOICE_MAIL_CA_FILE": str(server.ca_file),
             **env,
-        })
-        get_settings.cache_clear()
-        db.reset()
-        intake.reset()
-        broker.reset()
-        db.create_schema()
-        broker.configure()
-        intake.install_validator(validator)
-        worker = EmbeddedWorker(threads=1, sweep_interval=0.2, stale_after=1.0, warm_up=False,
-                                periodic_jobs=False).start()  # the tests poll themselves
-        try:
-            yield MailEnv(server, sink, user, password)
-        finally:
-            worker.stop()
-            broker.reset()
-            intake.reset()
-            db.reset()
-            for name, value in saved.items():
-                os.environ.pop(name, None)
-                if value is not None:
-                    os.environ[name] = value
-            get_settings.cache_clear()
+        }
+        with fresh_process_state(monkeypatch, tmp_path, validator=validator, **settings):
+            broker.configure()
+            worker = EmbeddedWorker(threads=1, sweep_interval=0.2, stale_after=1.0, warm_up=False,
+                                    periodic_jobs=False).start()  # the tests poll themselves
+            try:
+                yield MailEnv(server, sink, user, password)
+            finally:
+                worker.stop()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from sqlalchemy import text
 
 from einvoice import db
 from einvoice.accounts import service as accounts
-from einvoice.config import get_settings
 from einvoice.ledger import journal
 from einvoice.ledger import service as ledger
 from einvoice.ledger.blobs import BlobStore
@@ -26,6 +25,7 @@ from einvoice.workflow import clock as wf_clock
 from einvoice.workflow import errors, queries
 from einvoice.workflow import service as wf
 from tests.integration.test_ledger_pipeline import postgres_url  # noqa: F401  (the throw-away server)
+from tests.services import fresh_process_state
 from tests.unit.test_workflow_engine import PUBLIC_CODING, AcceptAll
 
 pytestmark = pytest.mark.integration
@@ -40,22 +40,15 @@ def pg(postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    monkeypatch.setenv("EINVOICE_DATABASE_URL", f"{postgres_url}/{name}")
-    monkeypatch.setenv("EINVOICE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("EINVOICE_WORKFLOWS_DIR", raising=False)
-    monkeypatch.delenv("EINVOICE_SMTP_URL", raising=False)
-    get_settings.cache_clear()
-    db.reset()
-    db.create_schema()  # the Alembic migrations, 0002_workflow included, on PostgreSQL
-    with db.UnitOfWork() as uow:
-        accounts.create_unit(uow, "Bauamt", DEFAULT_LEITWEG_ID)
-        ids = {n: accounts.create_user(uow, n, r, unit="Bauamt").id
-               for n, r in (("carl", "clerk"), ("clara", "clerk"), ("kaemmerer", "approver"))}
-        uow.commit()
-    with wf_clock.use(wf_clock.FixedClock(date(2026, 3, 3))):
-        yield ids
-    db.reset()
-    get_settings.cache_clear()
+    # the Alembic migrations, 0002_workflow included, on PostgreSQL
+    with fresh_process_state(monkeypatch, tmp_path / "data", EINVOICE_DATABASE_URL=f"{postgres_url}/{name}"):
+        with db.UnitOfWork() as uow:
+            accounts.create_unit(uow, "Bauamt", DEFAULT_LEITWEG_ID)
+            ids = {n: accounts.create_user(uow, n, r, unit="Bauamt").id
+                   for n, r in (("carl", "clerk"), ("clara", "clerk"), ("kaemmerer", "approver"))}
+            uow.commit()
+        with wf_clock.use(wf_clock.FixedClock(date(2026, 3, 3))):
+            yield ids
 
 
 def _race(*calls: Any) -> list[Any]:

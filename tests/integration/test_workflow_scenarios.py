@@ -24,8 +24,6 @@ from typer.testing import CliRunner
 
 from einvoice import db
 from einvoice.accounts import service as accounts
-from einvoice.config import get_settings
-from einvoice.intake import broker
 from einvoice.intake import service as intake
 from einvoice.invoice.leitweg import make_leitweg_id
 from einvoice.ledger import journal
@@ -40,7 +38,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from einvoice.web.app import create_app
-from tests.services import SmtpSink, smtp_sink
+from tests.services import SmtpSink, fresh_process_state, smtp_sink
 
 pytestmark = pytest.mark.integration
 
@@ -121,46 +119,29 @@ class Office:
 @contextmanager
 def office_at(tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch, *,
               smtp: bool = False) -> Iterator[Office]:
-    monkeypatch.setenv("EINVOICE_DATA_DIR", str(tmp_path / "data"))
-    for name in ("EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR", "EINVOICE_SMTP_URL",
-                 "EINVOICE_WORKFLOWS_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    sink, stack = None, ExitStack()
-    if smtp:
-        sink = stack.enter_context(smtp_sink())
-        monkeypatch.setenv("EINVOICE_SMTP_URL", sink.url)
-        monkeypatch.setenv("EINVOICE_SMTP_FROM", "rechnungseingang@musterhausen.example")
-    get_settings.cache_clear()
-    db.reset()
-    intake.reset()
-    broker.reset()
-    intake.install_validator(validator)
-    db.create_schema()
-    tokens, ids = {}, {}
-    with db.UnitOfWork() as uow:
-        accounts.create_unit(uow, "Bauamt", DEFAULT_LEITWEG_ID)
-        accounts.create_unit(uow, "Einkauf", EINKAUF)
-        for name, role, unit in STAFF:
-            mail = "alice@supplier.example" if name == "alice" else (None if name == "mallory" else
-                                                                     f"{name}@musterhausen.example")
-            ids[name] = accounts.create_user(uow, name, role, unit=unit, email=mail).id
-            tokens[name] = accounts.create_token(uow, name).token
-        people.configure_unit(uow, "Einkauf", workflow="company")
-        people.configure_unit(uow, "Bauamt", lead="ben")
-        uow.commit()
-    clock = wf_clock.FixedClock(START)
-    try:
+    with ExitStack() as stack:
+        sink = stack.enter_context(smtp_sink()) if smtp else None
+        smtp_env = {"EINVOICE_SMTP_URL": sink.url,
+                    "EINVOICE_SMTP_FROM": "rechnungseingang@musterhausen.example"} if sink else {}
+        stack.enter_context(fresh_process_state(monkeypatch, tmp_path / "data", validator=validator, **smtp_env))
+        tokens, ids = {}, {}
+        with db.UnitOfWork() as uow:
+            accounts.create_unit(uow, "Bauamt", DEFAULT_LEITWEG_ID)
+            accounts.create_unit(uow, "Einkauf", EINKAUF)
+            for name, role, unit in STAFF:
+                mail = "alice@supplier.example" if name == "alice" else (None if name == "mallory" else
+                                                                         f"{name}@musterhausen.example")
+                ids[name] = accounts.create_user(uow, name, role, unit=unit, email=mail).id
+                tokens[name] = accounts.create_token(uow, name).token
+            people.configure_unit(uow, "Einkauf", workflow="company")
+            people.configure_unit(uow, "Bauamt", lead="ben")
+            uow.commit()
+        clock = wf_clock.FixedClock(START)
         with wf_clock.use(clock), TestClient(create_app(), raise_server_exceptions=False) as client:
             yield Office(client, tokens, ids, validator, clock, tmp_path, sink)
             with db.UnitOfWork() as uow:  # every scenario leaves a ledger that verifies, workflows included
                 report = journal.verify(uow.session, intake.blobs())
             assert report.ok, report.problems
-    finally:
-        stack.close()
-        broker.reset()
-        intake.reset()
-        db.reset()
-        get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from einvoice.db import Base, make_engine
 from einvoice.ledger.blobs import BlobStore
+from tests.services import fresh_process_state
 
 
 @pytest.fixture
@@ -36,15 +37,5 @@ def blobs(tmp_path: Path) -> BlobStore:
 @pytest.fixture
 def embedded_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Process settings pointed at a fresh embedded (SQLite) data dir, migrated to the head."""
-    from einvoice import db as database
-    from einvoice.config import get_settings
-
-    monkeypatch.setenv("EINVOICE_DATA_DIR", str(tmp_path / "data"))
-    for name in ("EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR", "EINVOICE_SMTP_URL"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    database.reset()
-    database.create_schema()
-    yield tmp_path / "data"
-    database.reset()
-    get_settings.cache_clear()
+    with fresh_process_state(monkeypatch, tmp_path / "data") as data_dir:
+        yield data_dir

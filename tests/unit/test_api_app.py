@@ -12,9 +12,8 @@ from starlette.exceptions import StarletteDeprecationWarning
 from einvoice import db
 from einvoice.accounts import service as accounts
 from einvoice.config import Settings, get_settings
-from einvoice.intake import broker
-from einvoice.intake import service as intake
 from einvoice.web.app import create_app
+from tests.services import fresh_process_state
 
 with warnings.catch_warnings():  # starlette asks for httpx2; httpx works the same here
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -26,25 +25,13 @@ LIMIT = 4000
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """Empty data and rules folders, a small document limit, and one supplier token."""
-    monkeypatch.setenv("EINVOICE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("EINVOICE_RULES_DIR", str(tmp_path / "no-rules"))
-    monkeypatch.setenv("EINVOICE_MAX_DOCUMENT_BYTES", str(LIMIT))
-    for name in ("EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    db.reset()
-    intake.reset()
-    broker.reset()
-    db.create_schema()
-    with db.UnitOfWork() as uow:
-        accounts.create_user(uow, "alice", "supplier")
-        token = accounts.create_token(uow, "alice").token
-        uow.commit()
-    yield {"Authorization": f"Bearer {token}"}
-    broker.reset()
-    intake.reset()
-    db.reset()
-    get_settings.cache_clear()
+    with fresh_process_state(monkeypatch, tmp_path / "data", EINVOICE_RULES_DIR=str(tmp_path / "no-rules"),
+                             EINVOICE_MAX_DOCUMENT_BYTES=str(LIMIT)):
+        with db.UnitOfWork() as uow:
+            accounts.create_user(uow, "alice", "supplier")
+            token = accounts.create_token(uow, "alice").token
+            uow.commit()
+        yield {"Authorization": f"Bearer {token}"}
 
 
 def client(settings: Settings | None = None) -> TestClient:

@@ -17,11 +17,9 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from einvoice import db
 from einvoice.accounts import service as accounts
-from einvoice.config import get_settings
-from einvoice.intake import broker
-from einvoice.intake import service as intake
 from einvoice.invoice.leitweg import make_leitweg_id
 from einvoice.samples import render_ubl, sample_invoice_data
+from tests.services import fresh_process_state
 
 with warnings.catch_warnings():  # starlette asks for httpx2; httpx works the same here
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -57,29 +55,17 @@ def invoice(number: str) -> bytes:
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setenv("EINVOICE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("EINVOICE_DATABASE_URL", raising=False)
-    monkeypatch.delenv("EINVOICE_REDIS_URL", raising=False)
-    monkeypatch.delenv("EINVOICE_BLOB_DIR", raising=False)
-    get_settings.cache_clear()
-    db.reset()
-    intake.reset()
-    broker.reset()
-    db.create_schema()
-    tokens, ids = {}, {}
-    with db.UnitOfWork() as uow:
-        accounts.create_unit(uow, "Bauamt", make_leitweg_id("05315000-BESCH2026"))
-        for name, role in ROLES.items():
-            unit = "Bauamt" if role in ("clerk", "approver") else None
-            ids[name] = accounts.create_user(uow, name, role, unit=unit).id
-            tokens[name] = accounts.create_token(uow, name).token
-        uow.commit()
-    with TestClient(create_app()) as client:
-        yield World(client, tokens, ids, tmp_path / "data")
-    broker.reset()
-    intake.reset()
-    db.reset()
-    get_settings.cache_clear()
+    with fresh_process_state(monkeypatch, tmp_path / "data") as data:
+        tokens, ids = {}, {}
+        with db.UnitOfWork() as uow:
+            accounts.create_unit(uow, "Bauamt", make_leitweg_id("05315000-BESCH2026"))
+            for name, role in ROLES.items():
+                unit = "Bauamt" if role in ("clerk", "approver") else None
+                ids[name] = accounts.create_user(uow, name, role, unit=unit).id
+                tokens[name] = accounts.create_token(uow, name).token
+            uow.commit()
+        with TestClient(create_app()) as client:
+            yield World(client, tokens, ids, data)
 
 
 # --------------------------------------------------------------------------- authentication

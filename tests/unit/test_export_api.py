@@ -15,11 +15,10 @@ from typer.testing import CliRunner
 from einvoice import db
 from einvoice.accounts import service as accounts
 from einvoice.cli import app as cli
-from einvoice.config import get_settings
 from einvoice.export import outbox
-from einvoice.intake import broker
 from einvoice.intake import service as intake
 from einvoice.web.app import create_app
+from tests.services import fresh_process_state
 from tests.unit.test_export_support import DATEV, Ledger
 
 with warnings.catch_warnings():
@@ -43,29 +42,18 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setenv("EINVOICE_DATA_DIR", str(tmp_path / "data"))
-    for name in ("EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    db.reset()
-    intake.reset()
-    broker.reset()
-    db.create_schema()  # the Alembic migrations, 0003_export included
-    ledger = Ledger(engine=db.engine(), factory=db.session_factory(), blobs=intake.blobs(), root=tmp_path)
-    ledger.unit("Bauamt")
-    ledger.unit("Kämmerei", leitweg_id=None)
-    tokens = {}
-    with db.UnitOfWork() as uow:
-        for name, (role, unit) in USERS.items():
-            accounts.create_user(uow, name, role, unit=unit)
-            tokens[name] = accounts.create_token(uow, name).token
-        uow.commit()
-    with TestClient(create_app()) as client:
-        yield World(client, tokens, ledger, tmp_path / "out")
-    broker.reset()
-    intake.reset()
-    db.reset()
-    get_settings.cache_clear()
+    with fresh_process_state(monkeypatch, tmp_path / "data"):  # the Alembic migrations, 0003_export included
+        ledger = Ledger(engine=db.engine(), factory=db.session_factory(), blobs=intake.blobs(), root=tmp_path)
+        ledger.unit("Bauamt")
+        ledger.unit("Kämmerei", leitweg_id=None)
+        tokens = {}
+        with db.UnitOfWork() as uow:
+            for name, (role, unit) in USERS.items():
+                accounts.create_user(uow, name, role, unit=unit)
+                tokens[name] = accounts.create_token(uow, name).token
+            uow.commit()
+        with TestClient(create_app()) as client:
+            yield World(client, tokens, ledger, tmp_path / "out")
 
 
 def export_csv(world: World) -> None:

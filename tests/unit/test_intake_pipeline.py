@@ -7,7 +7,6 @@ validator is replaced, so these run in a second without installed rule packs.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -19,16 +18,15 @@ import pytest
 from sqlalchemy import func, select
 
 from einvoice import db
-from einvoice.config import get_settings
 from einvoice.intake import actors, broker, service
 from einvoice.intake.embedded import EmbeddedWorker
 from einvoice.intake.sweeper import Sweeper, sweep_once
 from einvoice.ledger.models import Invoice, JournalEntry
 from einvoice.samples import make_ubl_invoice
 from einvoice.validation.model import ValidationResult
+from tests.services import fresh_process_state
 
 FAST = broker.JobPolicy(max_retries=2, min_backoff_ms=10, max_backoff_ms=20, time_limit_ms=30_000)
-ENV = ("EINVOICE_DATA_DIR", "EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR")
 
 
 class StandInValidator:
@@ -45,28 +43,12 @@ class StandInValidator:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[StandInValidator]:
+def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInValidator]:
     """A fresh SQLite ledger in ``tmp_path``, the in-process broker with fast retries."""
-    saved = {name: os.environ.pop(name, None) for name in ENV}
-    os.environ["EINVOICE_DATA_DIR"] = str(tmp_path)
-    get_settings.cache_clear()
-    db.reset()
-    service.reset()
-    db.create_schema()
-    broker.configure(policy=FAST)
     stand_in = StandInValidator()
-    service.install_validator(stand_in)  # type: ignore[arg-type]
-    try:
+    with fresh_process_state(monkeypatch, tmp_path, validator=stand_in):
+        broker.configure(policy=FAST)
         yield stand_in
-    finally:
-        broker.reset()
-        service.reset()
-        db.reset()
-        for name, value in saved.items():
-            os.environ.pop(name, None)
-            if value is not None:
-                os.environ[name] = value
-        get_settings.cache_clear()
 
 
 @pytest.fixture

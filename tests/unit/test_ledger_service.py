@@ -420,6 +420,20 @@ def test_search_filters_and_pages(factory: sessionmaker[Session], blobs: BlobSto
         with pytest.raises(service.LedgerError):
             service.search(uow, InvoiceFilter(), everyone, cursor="garbage!")
 
+        # an issue-date range: latest issued first (the issue_date index's order), pages without gaps
+        dated = InvoiceFilter(issued_from=date(2026, 1, 2), issued_to=date(2026, 1, 7))
+        seen, cursor = [], None
+        while True:
+            page, cursor = service.search(uow, dated, everyone, cursor=cursor, limit=2)
+            seen += [i.invoice_number for i in page]
+            if cursor is None:
+                break
+        assert seen == ["N-6", "N-5", "N-4", "N-3", "N-2", "N-1"]
+        _, dated_cursor = service.search(uow, dated, everyone, limit=2)
+        assert dated_cursor is not None
+        with pytest.raises(service.LedgerError, match="other filters"):
+            service.search(uow, InvoiceFilter(), everyone, cursor=dated_cursor)
+
 
 def test_changed_row_is_caught(factory: sessionmaker[Session], blobs: BlobStore, db: Engine) -> None:
     outcome = _receive(factory, blobs, make_ubl_invoice())

@@ -10,25 +10,19 @@ import pytest
 from sqlalchemy import func, select
 
 from einvoice import db
-from einvoice.config import get_settings
 from einvoice.ledger.models import Invoice
 from einvoice.mail import replies, report, texts
 from einvoice.validation.model import Finding, Level, StepKind, StepResult, ValidationResult
 from einvoice.workflow import notify
 from einvoice.workflow.models import Notice
+from tests.services import fresh_process_state
 
 
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("EINVOICE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("EINVOICE_SMTP_URL", "smtp://127.0.0.1:9")  # queued only; nothing is sent here
-    monkeypatch.delenv("EINVOICE_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    db.reset()
-    db.create_schema()
-    yield
-    db.reset()
-    get_settings.cache_clear()
+    # queued only; nothing is sent here
+    with fresh_process_state(monkeypatch, tmp_path / "data", EINVOICE_SMTP_URL="smtp://127.0.0.1:9"):
+        yield
 
 
 def verdict() -> ValidationResult:

@@ -25,8 +25,6 @@ from einvoice.accounts import service as accounts
 from einvoice.config import get_settings
 from einvoice.connectors import service as connectors
 from einvoice.connectors.operations import retry_now
-from einvoice.intake import broker
-from einvoice.intake import service as intake
 from einvoice.invoice.leitweg import make_leitweg_id
 from einvoice.ledger import journal
 from einvoice.ledger.models import Invoice, Status
@@ -35,6 +33,7 @@ from einvoice.peppol.models import PeppolExchange, PeppolResponse
 from einvoice.peppol.operations import retry, tick
 from einvoice.peppol.samples import wrap_invoice
 from einvoice.samples import DEFAULT_LEITWEG_ID, render_ubl, sample_invoice_data
+from tests.services import fresh_process_state
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -85,29 +84,16 @@ def load(invoice_id: str) -> Invoice:
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setenv("EINVOICE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("EINVOICE_PEPPOL_SPOOL_DIR", str(tmp_path / "spool"))
-    for name in ("EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR", "EINVOICE_PEPPOL_OUTBOUND_DIR",
-                 "EINVOICE_PEPPOL_OUTBOUND_URL"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    db.reset()
-    intake.reset()
-    broker.reset()
-    db.create_schema()
-    tokens = {}
-    with db.UnitOfWork() as uow:
-        accounts.create_unit(uow, "Bauamt", DEFAULT_LEITWEG_ID)
-        for name, role in (("ap", "connector"), ("alice", "supplier")):
-            accounts.create_user(uow, name, role)
-            tokens[name] = accounts.create_token(uow, name).token
-        uow.commit()
-    with TestClient(create_app()) as client:
-        yield World(client, tokens, tmp_path / "spool")
-    broker.reset()
-    intake.reset()
-    db.reset()
-    get_settings.cache_clear()
+    with fresh_process_state(monkeypatch, tmp_path / "data", EINVOICE_PEPPOL_SPOOL_DIR=str(tmp_path / "spool")):
+        tokens = {}
+        with db.UnitOfWork() as uow:
+            accounts.create_unit(uow, "Bauamt", DEFAULT_LEITWEG_ID)
+            for name, role in (("ap", "connector"), ("alice", "supplier")):
+                accounts.create_user(uow, name, role)
+                tokens[name] = accounts.create_token(uow, name).token
+            uow.commit()
+        with TestClient(create_app()) as client:
+            yield World(client, tokens, tmp_path / "spool")
 
 
 # ------------------------------------------------------------------ HTTP endpoint

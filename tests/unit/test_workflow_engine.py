@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from einvoice import db
 from einvoice.accounts import service as accounts
-from einvoice.config import get_settings
 from einvoice.invoice.leitweg import make_leitweg_id
 from einvoice.ledger import journal
 from einvoice.ledger import service as ledger
@@ -30,6 +29,7 @@ from einvoice.workflow import errors, people, queries
 from einvoice.workflow import service as wf
 from einvoice.workflow.coding import CodingLine
 from einvoice.workflow.models import Notice, WorkflowTask
+from tests.services import fresh_process_state
 
 ROOT = Path(__file__).resolve().parents[2]
 START = date(2026, 3, 3)  # the samples are issued 2026-03-02: Skonto until 03-16, due 04-01
@@ -109,33 +109,25 @@ class Desk:
 def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
     workflows = tmp_path / "workflows"
     shutil.copytree(ROOT / "workflows", workflows)
-    monkeypatch.setenv("EINVOICE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("EINVOICE_WORKFLOWS_DIR", str(workflows))
-    for name in ("EINVOICE_DATABASE_URL", "EINVOICE_REDIS_URL", "EINVOICE_BLOB_DIR", "EINVOICE_SMTP_URL"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    db.reset()
-    db.create_schema()
-    with db.UnitOfWork() as uow:
-        accounts.create_unit(uow, "Bauamt", DEFAULT_LEITWEG_ID)
-        accounts.create_unit(uow, "Einkauf", EINKAUF_LEITWEG)
-        staff = [("carl", "clerk", "Bauamt"), ("clara", "clerk", "Bauamt"), ("anna", "approver", "Bauamt"),
-                  ("kaemmerer", "approver", "Bauamt"), ("ben", "approver", "Bauamt"),
-                  ("erik", "clerk", "Einkauf"), ("eva", "approver", "Einkauf"), ("cfo", "approver", "Einkauf"),
-                  ("root", "admin", None)]
-        ids = {name: accounts.create_user(uow, name, role, unit=unit, email=f"{name}@example.org").id
-               for name, role, unit in staff}
-        people.configure_unit(uow, "Einkauf", workflow="company", buyer_reference="PO-4711")
-        uow.commit()
-    clock = wf_clock.FixedClock(START)
-    with wf_clock.use(clock):
-        desk = Desk(ids, BlobStore(tmp_path / "data" / "blobs"), clock, workflows)
-        yield desk
-        if not getattr(desk, "tampered", False):  # whatever a scenario did, the ledger still verifies
-            report = desk.verify()
-            assert report.ok, report.problems
-    db.reset()
-    get_settings.cache_clear()
+    with fresh_process_state(monkeypatch, tmp_path / "data", EINVOICE_WORKFLOWS_DIR=str(workflows)) as data:
+        with db.UnitOfWork() as uow:
+            accounts.create_unit(uow, "Bauamt", DEFAULT_LEITWEG_ID)
+            accounts.create_unit(uow, "Einkauf", EINKAUF_LEITWEG)
+            staff = [("carl", "clerk", "Bauamt"), ("clara", "clerk", "Bauamt"), ("anna", "approver", "Bauamt"),
+                     ("kaemmerer", "approver", "Bauamt"), ("ben", "approver", "Bauamt"),
+                     ("erik", "clerk", "Einkauf"), ("eva", "approver", "Einkauf"), ("cfo", "approver", "Einkauf"),
+                     ("root", "admin", None)]
+            ids = {name: accounts.create_user(uow, name, role, unit=unit, email=f"{name}@example.org").id
+                   for name, role, unit in staff}
+            people.configure_unit(uow, "Einkauf", workflow="company", buyer_reference="PO-4711")
+            uow.commit()
+        clock = wf_clock.FixedClock(START)
+        with wf_clock.use(clock):
+            desk = Desk(ids, BlobStore(data / "blobs"), clock, workflows)
+            yield desk
+            if not getattr(desk, "tampered", False):  # whatever a scenario did, the ledger still verifies
+                report = desk.verify()
+                assert report.ok, report.problems
 
 
 def full_public_run(desk: Desk, invoice_id: str) -> None:

@@ -22,6 +22,7 @@ from einvoice.config import get_settings
 from einvoice.ledger.models import Invoice, JournalEntry, utcnow
 from einvoice.workflow import notify
 from einvoice.workflow.models import Notice
+from tests.services import fresh_process_state
 
 
 def free_port() -> int:
@@ -62,15 +63,8 @@ def test_rejection_text_is_german_and_english() -> None:
 
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("EINVOICE_DATA_DIR", str(tmp_path / "data"))
-    for name in ("EINVOICE_DATABASE_URL", "EINVOICE_SMTP_URL"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    db.reset()
-    db.create_schema()
-    yield
-    db.reset()
-    get_settings.cache_clear()
+    with fresh_process_state(monkeypatch, tmp_path / "data"):
+        yield
 
 
 def test_supplier_address_prefers_the_supplier_account_then_the_invoice(database: None) -> None:
