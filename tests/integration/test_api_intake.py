@@ -90,9 +90,11 @@ class Service:
 
 
 @contextmanager
-def running_service(data_dir: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
-    """A fresh ledger in ``data_dir``, users of every role, and the app with its embedded worker."""
-    with fresh_process_state(monkeypatch, data_dir, validator=validator):
+def running_service(data_dir: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch,
+                    **env: str) -> Iterator[Service]:
+    """A fresh ledger in ``data_dir``, users of every role, and the app with its embedded worker;
+    ``env``: further settings by variable name (see ``fresh_process_state``)."""
+    with fresh_process_state(monkeypatch, data_dir, validator=validator, **env):
         tokens = {}
         with db.UnitOfWork() as uow:
             accounts.create_unit(uow, "Bauamt", LEITWEG)

@@ -178,10 +178,8 @@ class Service:
 @pytest.fixture
 def service(tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
     """The intake tests' service (units Bauamt and Kämmerei, clerk carl of Bauamt) plus an access point."""
-    monkeypatch.setenv("EINVOICE_PEPPOL_OUTBOUND_DIR", str(tmp_path / "outbound"))
-    for name in ("EINVOICE_PEPPOL_SPOOL_DIR", "EINVOICE_PEPPOL_OUTBOUND_URL"):
-        monkeypatch.delenv(name, raising=False)
-    with running_service(tmp_path / "data", validator, monkeypatch) as running:
+    with running_service(tmp_path / "data", validator, monkeypatch,
+                         EINVOICE_PEPPOL_OUTBOUND_DIR=str(tmp_path / "outbound")) as running:
         with db.UnitOfWork() as uow:
             accounts.create_user(uow, "ap", "connector")
             token = accounts.create_token(uow, "ap").token
