@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,15 +96,23 @@ def wait_for(what: str, check: Any, timeout: float = 90) -> Any:
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="module")
-def live_server(rules_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+@contextmanager
+def serving(rules_dir: Path, tmp_path_factory: pytest.TempPathFactory, **settings: str) -> Iterator[LiveServer]:
+    """A migrated installation and the server on it; ``settings`` as for ``service_env`` (e.g. database_url)."""
     home = tmp_path_factory.mktemp("web")
-    env = service_env(rules_dir, home / "data", secret_key="browser-test-secret")
+    env = service_env(rules_dir, home / "data", secret_key="browser-test-secret", **settings)
     subprocess.run([sys.executable, "-m", "einvoice.cli", "db", "upgrade"], env=env, cwd=ROOT, check=True,
                    capture_output=True, timeout=180)
     log = home / "server.log"
     with einvoice_server(env, log, log_level="warning") as url:
         yield LiveServer(url=url, env=env, home=home, log=log)
+
+
+@pytest.fixture(scope="module")
+def live_server(rules_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The embedded installation (SQLite); a module may override this fixture with another database."""
+    with serving(rules_dir, tmp_path_factory) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -4,19 +4,26 @@ a supplier registers with an invitation code, logs in, uploads a valid and an in
 rejected with reasons), types an invoice into the entry form and submits it; a clerk certifies it as
 factually correct with the account coding, a second clerk as arithmetically correct (the public-sector
 process lets nobody approve twice), an approver orders the payment (Anordnung), and the export hands it
-to bookkeeping.
+to bookkeeping. This journey runs on PostgreSQL, the production database (the other browser tests on
+the embedded SQLite file).
 """
 
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from einvoice.entry.examples import EXAMPLE_LEITWEG_ID, example_form_data
 from einvoice.entry.form import flatten_fields
-from tests.browser.conftest import PASSWORD, LiveServer, audit, login, screenshot, wait_for
+from tests.browser.conftest import PASSWORD, LiveServer, audit, login, screenshot, serving, wait_for
 from tests.conftest import ROOT
+from tests.integration.test_ledger_pipeline import postgres_url  # noqa: F401  (the throw-away server)
+from tests.services import create_database
 
 SAMPLES = ROOT / "samples"
 INVITE = """
@@ -27,6 +34,17 @@ with UnitOfWork() as uow:
     uow.commit()
 print(code)
 """
+
+
+@pytest.fixture(scope="module")
+def live_server(rules_dir: Path, tmp_path_factory: pytest.TempPathFactory,
+                postgres_url: str) -> Iterator[LiveServer]:  # noqa: F811
+    port = int(postgres_url.rsplit(":", 1)[1])
+    with serving(rules_dir, tmp_path_factory,
+                 database_url=create_database(port, f"journey_{uuid.uuid4().hex[:12]}")) as server:
+        yield server
+
+
 SELECTS = re.compile(r"(country|electronic_scheme|unit|vat_category|charge|reason_code)$")
 
 
@@ -76,6 +94,7 @@ def _approve(page: Any, expected_stage: str) -> None:
 
 
 def test_supplier_to_export(page: Any, live_server: LiveServer, tmp_path: Path) -> None:
+    assert live_server.env["EINVOICE_DATABASE_URL"].startswith("postgresql+psycopg://")
     exports = tmp_path / "exports"
     live_server.add_unit("Beschaffung", EXAMPLE_LEITWEG_ID, workflow="public-sector")
     live_server.add_user("klara", "clerk", unit="Beschaffung")
