@@ -124,8 +124,8 @@ VatId = Annotated[Annotated[str, StringConstraints(max_length=40), AfterValidato
                   BeforeValidator(_code_input)]
 
 
-class SellerForm(BaseModel):
-    """The supplier's own data; remembered per account and filled in on the next invoice."""
+class _PartyAddress(BaseModel):
+    """Name and postal address, as seller (BG-4/BG-5) and buyer (BG-7/BG-8) both need them."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -134,6 +134,11 @@ class SellerForm(BaseModel):
     postcode: Annotated[str, BeforeValidator(_required_text), Field(min_length=1, max_length=20)]
     city: Text
     country: Country = "DE"
+
+
+class SellerForm(_PartyAddress):
+    """The supplier's own data; remembered per account and filled in on the next invoice."""
+
     vat_id: VatId = None  # BT-31
     tax_number: OptText = None  # BT-32
     registration_id: OptText = None  # BT-30
@@ -190,16 +195,9 @@ def _check_electronic_address(scheme: str, address: str) -> None:
         raise _error("electronic_address", "the electronic address must be a German VAT number")
 
 
-class BuyerForm(BaseModel):
+class BuyerForm(_PartyAddress):
     """The public buyer, addressed by its Leitweg-ID (BT-10, also its electronic address by default)."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    name: Text
-    street: Text
-    postcode: Annotated[str, BeforeValidator(_required_text), Field(min_length=1, max_length=20)]
-    city: Text
-    country: Country = "DE"
     leitweg_id: Annotated[str, BeforeValidator(_required_text), Field(min_length=1, max_length=46)]
     electronic_address: OptText = None
     electronic_scheme: Scheme = "0204"
